@@ -1,0 +1,355 @@
+"""Upsert accounts, persons and activities by external id, reporting every rejected row.
+
+A bad row never stops the good ones: rows are validated one by one, then written in
+chunks, each chunk in one transaction. If the database refuses a chunk, it is retried row
+by row so that only the offending rows are rejected and nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from buying_groups.domain.accounts import Account, find_cycle
+from buying_groups.domain.persons import Activity, Person
+from buying_groups.imports.sources import RawRow, Source, iter_rows
+from buying_groups.storage.tables import AccountRow, ActivityRow, PersonRow, utcnow
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One reason a row was refused."""
+
+    field: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A row that was not loaded, with where it was and why."""
+
+    line: int
+    external_id: str | None
+    errors: tuple[FieldError, ...]
+
+
+@dataclass
+class ImportReport:
+    """What an import did."""
+
+    entity: str
+    inserted: int = 0
+    updated: int = 0
+    rejected: list[RejectedRow] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> int:
+        """Rows written (inserted or updated)."""
+        return self.inserted + self.updated
+
+    def reject(self, line: int, external_id: str | None, field_name: str, reason: str) -> None:
+        """Record one refused row."""
+        self.rejected.append(RejectedRow(line, external_id, (FieldError(field_name, reason),)))
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary."""
+        return {
+            "entity": self.entity,
+            "accepted": self.accepted,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "rejected": [
+                {
+                    "line": r.line,
+                    "external_id": r.external_id,
+                    "errors": [{"field": e.field, "reason": e.reason} for e in r.errors],
+                }
+                for r in self.rejected
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class _Valid:
+    line: int
+    external_id: str
+    values: dict[str, Any]
+
+
+def _validate(raw: RawRow, model: type[BaseModel], report: ImportReport) -> BaseModel | None:
+    external_id = raw.values.get("external_id")
+    if raw.error:
+        report.reject(raw.line, external_id, "", raw.error)
+        return None
+    try:
+        return model.model_validate(raw.values)
+    except PydanticValidationError as exc:
+        errors = tuple(
+            FieldError(".".join(str(p) for p in e["loc"]) or "", e["msg"]) for e in exc.errors()
+        )
+        report.rejected.append(RejectedRow(raw.line, external_id, errors))
+        return None
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _last_per_key(rows: list[_Valid], report: ImportReport) -> list[_Valid]:
+    """Within one chunk the last row for an external id wins (like a sequence of upserts)."""
+    latest: dict[str, _Valid] = {}
+    for row in rows:
+        latest[row.external_id] = row
+    report.updated += len(rows) - len(latest)
+    return list(latest.values())
+
+
+def _upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(table)
+    updates = {c: statement.excluded[c] for c in rows[0] if c not in ("external_id", "created_at")}
+    conn.execute(
+        statement.on_conflict_do_update(index_elements=[table.c.external_id], set_=updates),
+        list(rows),
+    )
+
+
+def _existing_ids(conn: Connection, table: Table, external_ids: Sequence[str]) -> dict[str, int]:
+    found = conn.execute(
+        select(table.c.external_id, table.c.id).where(table.c.external_id.in_(external_ids))
+    )
+    return {ext: pk for ext, pk in found.tuples()}
+
+
+def _write_chunk(engine: Engine, table: Table, rows: list[_Valid], report: ImportReport) -> None:
+    """Write a chunk in one transaction; fall back to one transaction per row if refused."""
+    try:
+        with engine.begin() as conn:
+            existing = _existing_ids(conn, table, [r.external_id for r in rows])
+            _upsert(conn, table, [r.values for r in rows])
+    except (IntegrityError, DBAPIError):
+        for row in rows:
+            _write_one(engine, table, row, report)
+        return
+    report.updated += len(existing)
+    report.inserted += len(rows) - len(existing)
+
+
+def _write_one(engine: Engine, table: Table, row: _Valid, report: ImportReport) -> None:
+    try:
+        with engine.begin() as conn:
+            existed = bool(_existing_ids(conn, table, [row.external_id]))
+            _upsert(conn, table, [row.values])
+    except (IntegrityError, DBAPIError) as exc:
+        reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+        report.reject(row.line, row.external_id, "", f"refused by the database: {reason}")
+        return
+    if existed:
+        report.updated += 1
+    else:
+        report.inserted += 1
+
+
+def _stamp(values: dict[str, Any]) -> dict[str, Any]:
+    now = utcnow()
+    return values | {"created_at": now, "updated_at": now}
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+ACCOUNT_COLUMNS = ("external_id", "name")
+
+
+def import_accounts(
+    engine: Engine, source: Source, *, chunk_size: int = 5000, progress: Progress | None = None
+) -> ImportReport:
+    """Upsert accounts; parents may be in the file or already stored; cycles are refused."""
+    report = ImportReport("accounts")
+    rows: dict[str, tuple[int, Account]] = {}
+    for raw in iter_rows(source, ACCOUNT_COLUMNS):
+        account = _validate(raw, Account, report)
+        if isinstance(account, Account):
+            if account.external_id in rows:
+                report.updated += 1
+            rows[account.external_id] = (raw.line, account)
+    _drop_bad_parents(engine, rows, report)
+    for level in _levels(rows):
+        for chunk in _chunks(level, chunk_size):
+            _write_accounts(engine, chunk, report)
+            if progress:
+                progress(len(chunk))
+    return report
+
+
+def _stored_parents(engine: Engine) -> dict[str, str | None]:
+    child, parent = AccountRow.__table__.alias("child"), AccountRow.__table__.alias("parent")
+    query = select(child.c.external_id, parent.c.external_id).outerjoin(
+        parent, child.c.parent_id == parent.c.id
+    )
+    with engine.connect() as conn:
+        return {c: p for c, p in conn.execute(query).tuples()}
+
+
+def _drop_bad_parents(
+    engine: Engine, rows: dict[str, tuple[int, Account]], report: ImportReport
+) -> None:
+    """Reject rows whose parent is unknown or that would close a cycle."""
+    parents = _stored_parents(engine)
+    for ext, (line, account) in list(rows.items()):
+        parent = account.parent_external_id
+        if parent is not None and parent not in rows and parent not in parents:
+            report.reject(line, ext, "parent_external_id", f"unknown parent account {parent!r}")
+            del rows[ext]
+    parents.update({ext: acc.parent_external_id for ext, (_, acc) in rows.items()})
+    while cycle := find_cycle(parents):
+        chain = " -> ".join([*cycle, cycle[0]])
+        for ext in (e for e in cycle if e in rows):
+            line, _ = rows.pop(ext)
+            report.reject(line, ext, "parent_external_id", f"would create a cycle: {chain}")
+            parents.pop(ext, None)
+        if not any(e in rows for e in cycle):
+            parents.update(dict.fromkeys(cycle))
+
+
+def _levels(rows: dict[str, tuple[int, Account]]) -> list[list[_Valid]]:
+    """Group rows so that every parent in the file is written before its children."""
+    depth: dict[str, int] = {}
+
+    def depth_of(ext: str) -> int:
+        if ext not in depth:
+            parent = rows[ext][1].parent_external_id
+            depth[ext] = depth_of(parent) + 1 if parent in rows else 0
+        return depth[ext]
+
+    levels: dict[int, list[_Valid]] = {}
+    for ext, (line, account) in rows.items():
+        values = account.model_dump()
+        values["products_owned"] = list(account.products_owned)
+        levels.setdefault(depth_of(ext), []).append(_Valid(line, ext, values))
+    return [levels[d] for d in sorted(levels)]
+
+
+def _write_accounts(engine: Engine, chunk: list[_Valid], report: ImportReport) -> None:
+    table = AccountRow.__table__
+    parent_ids = {p for r in chunk if (p := r.values.get("parent_external_id"))}
+    with engine.connect() as conn:
+        found = _existing_ids(conn, table, sorted(parent_ids)) if parent_ids else {}
+    ready = []
+    for row in chunk:
+        values = dict(row.values)
+        parent = values.pop("parent_external_id")
+        if parent is not None and parent not in found:
+            report.reject(row.line, row.external_id, "parent_external_id", "parent was rejected")
+            continue
+        values["parent_id"] = found.get(parent) if parent else None
+        ready.append(_Valid(row.line, row.external_id, _stamp(values)))
+    if ready:
+        _write_chunk(engine, table, ready, report)
+
+
+# --- persons ---------------------------------------------------------------------------------
+
+PERSON_COLUMNS = ("external_id", "account_external_id")
+
+
+def import_persons(
+    engine: Engine, source: Source, *, chunk_size: int = 5000, progress: Progress | None = None
+) -> ImportReport:
+    """Upsert persons; each must belong to a stored account."""
+    report = ImportReport("persons")
+    table = AccountRow.__table__
+    for chunk in _chunks(iter_rows(source, PERSON_COLUMNS), chunk_size):
+        people = [
+            (raw.line, p)
+            for raw in chunk
+            if isinstance(p := _validate(raw, Person, report), Person)
+        ]
+        with engine.connect() as conn:
+            accounts = _existing_ids(
+                conn, table, sorted({p.account_external_id for _, p in people})
+            )
+        valid = []
+        for line, person in people:
+            account_id = accounts.get(person.account_external_id)
+            if account_id is None:
+                reason = f"unknown account {person.account_external_id!r}"
+                report.reject(line, person.external_id, "account_external_id", reason)
+                continue
+            values = person.model_dump(exclude={"account_external_id"}) | {"account_id": account_id}
+            valid.append(_Valid(line, person.external_id, _stamp(values)))
+        if valid:
+            _write_chunk(engine, PersonRow.__table__, _last_per_key(valid, report), report)
+        if progress:
+            progress(len(chunk))
+    return report
+
+
+# --- activities ------------------------------------------------------------------------------
+
+ACTIVITY_COLUMNS = ("person_external_id", "type", "occurred_at")
+
+
+def activity_key(activity: Activity) -> str:
+    """The activity's external id, or a stable one derived from what it says."""
+    if activity.external_id:
+        return activity.external_id
+    moment = _utc(activity.occurred_at).isoformat()
+    text = f"{activity.person_external_id}|{activity.type.value}|{moment}"
+    return "sha1:" + hashlib.sha1(text.encode()).hexdigest()
+
+
+def _utc(moment: datetime) -> datetime:
+    """Naive times are taken as UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def import_activities(
+    engine: Engine, source: Source, *, chunk_size: int = 5000, progress: Progress | None = None
+) -> ImportReport:
+    """Upsert activities; each must belong to a stored person."""
+    report = ImportReport("activities")
+    for chunk in _chunks(iter_rows(source, ACTIVITY_COLUMNS), chunk_size):
+        acts = [
+            (raw.line, a)
+            for raw in chunk
+            if isinstance(a := _validate(raw, Activity, report), Activity)
+        ]
+        with engine.connect() as conn:
+            wanted = sorted({a.person_external_id for _, a in acts})
+            persons = _existing_ids(conn, PersonRow.__table__, wanted)
+        valid = []
+        for line, act in acts:
+            person_id = persons.get(act.person_external_id)
+            key = activity_key(act)
+            if person_id is None:
+                reason = f"unknown person {act.person_external_id!r}"
+                report.reject(line, key, "person_external_id", reason)
+                continue
+            values = {
+                "external_id": key,
+                "person_id": person_id,
+                "type": act.type.value,
+                "occurred_at": _utc(act.occurred_at),
+            }
+            valid.append(_Valid(line, key, values))
+        if valid:
+            _write_chunk(engine, ActivityRow.__table__, _last_per_key(valid, report), report)
+        if progress:
+            progress(len(chunk))
+    return report

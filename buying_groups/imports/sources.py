@@ -1,0 +1,113 @@
+"""Read rows from CSV, JSON Lines or a pandas DataFrame, each with its line number."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from buying_groups.domain.errors import InvariantError
+
+Source = Path | str | pd.DataFrame
+
+
+class ImportFormatError(InvariantError):
+    """The file as a whole cannot be read (unknown format, missing required column)."""
+
+
+@dataclass(frozen=True)
+class RawRow:
+    """One input row: where it came from and its values (blank values are None)."""
+
+    line: int
+    values: dict[str, Any]
+    error: str | None = None
+
+
+def iter_rows(source: Source, required: tuple[str, ...]) -> Iterator[RawRow]:
+    """Yield the rows of a CSV/JSONL file or a DataFrame.
+
+    Args:
+        source: a path ending in .csv, .jsonl or .ndjson, or a DataFrame.
+        required: columns the source must have, checked before any row is read.
+
+    Returns:
+        Rows numbered like an editor shows them (CSV header = line 1; DataFrame row 1 = 1).
+    """
+    if isinstance(source, pd.DataFrame):
+        _check_columns(list(source.columns), required)
+        return _frame_rows(source)
+    path = Path(source)
+    if not path.is_file():
+        raise ImportFormatError(f"no such file: {path}", field="file")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _csv_rows(path, required)
+    if suffix in (".jsonl", ".ndjson"):
+        return _jsonl_rows(path, required)
+    raise ImportFormatError(f"unsupported file type {suffix!r}: use .csv or .jsonl", field="file")
+
+
+def _check_columns(columns: list[str], required: tuple[str, ...]) -> None:
+    missing = [c for c in required if c not in columns]
+    if missing:
+        raise ImportFormatError(
+            f"missing required column(s): {', '.join(missing)}", field="columns"
+        )
+
+
+def _clean(value: Any) -> Any:
+    """Blank strings and NaN mean "no value"."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        stripped = value.strip()
+        return stripped or None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _frame_rows(frame: pd.DataFrame) -> Iterator[RawRow]:
+    columns = list(frame.columns)
+    for number, values in enumerate(frame.itertuples(index=False, name=None), start=1):
+        yield RawRow(number, {c: _clean(v) for c, v in zip(columns, values, strict=True)})
+
+
+def _csv_rows(path: Path, required: tuple[str, ...]) -> Iterator[RawRow]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        _check_columns(list(reader.fieldnames or []), required)
+        start = reader.line_num + 1
+        for row in reader:
+            extra = row.pop(None, None)  # type: ignore[call-overload]
+            values = {k: _clean(v) for k, v in row.items()}
+            error = f"{len(extra)} value(s) more than the header has" if extra else None
+            yield RawRow(start, values, error)
+            start = reader.line_num + 1
+
+
+def _jsonl_rows(path: Path, required: tuple[str, ...]) -> Iterator[RawRow]:
+    checked = False
+    with path.open(encoding="utf-8-sig") as handle:
+        for number, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                yield RawRow(number, {}, f"invalid JSON: {exc.msg}")
+                continue
+            if not isinstance(data, dict):
+                yield RawRow(number, {}, "a line must hold a JSON object")
+                continue
+            if not checked:
+                _check_columns(list(data), required)
+                checked = True
+            yield RawRow(number, {k: _clean(v) for k, v in data.items()})

@@ -1,0 +1,37 @@
+"""The one settings object of a process (environment prefix ``BG_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Repository root when running from a checkout; state lives under ``var/`` there.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Configuration read from the environment (``BG_*``) and an optional ``.env`` file."""
+
+    model_config = SettingsConfigDict(env_prefix="BG_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{PROJECT_ROOT / 'var' / 'buying-groups.db'}",
+        description="SQLAlchemy URL; PostgreSQL as postgresql+psycopg://user@host/db.",
+        validation_alias=AliasChoices("BG_DATABASE_URL", "DATABASE_URL"),
+    )
+    mlflow_tracking_uri: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'mlflow' / 'mlflow.db'}"
+    mlflow_artifact_root: str = str(PROJECT_ROOT / "var" / "mlflow" / "artifacts")
+    title_model_name: str = "title-persona"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    max_page_size: int = 500
+    max_request_bytes: int = 50 * 1024 * 1024
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once."""
+    return Settings()

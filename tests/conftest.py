@@ -1,0 +1,64 @@
+"""Shared fixtures: a migrated database per backend (SQLite always, PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, delete, text
+
+from buying_groups.storage.database import make_engine, upgrade
+from buying_groups.storage.tables import Base, RoleRow
+
+POSTGRES_URL = os.environ.get("BG_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+
+def _postgres_engine() -> Iterator[Engine]:
+    """A private schema per test session, so parallel runs never see each other's rows."""
+    assert POSTGRES_URL
+    schema = f"bg_test_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def migrated_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """An engine on a freshly migrated database, shared by the session."""
+    if request.param == "postgresql":
+        engines = _postgres_engine()
+        engine = next(engines)
+    else:
+        path = tmp_path_factory.mktemp("db") / "test.db"
+        engine = make_engine(f"sqlite:///{path}")
+        engines = iter(())
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+    for _ in engines:
+        pass
+
+
+@pytest.fixture
+def engine(migrated_engine: Engine) -> Iterator[Engine]:
+    """The session's database, emptied before each test (built-in roles stay)."""
+    with migrated_engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name == "roles":
+                conn.execute(delete(RoleRow).where(RoleRow.is_builtin.is_(False)))
+            else:
+                conn.execute(table.delete())
+    yield migrated_engine
