@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, delete, text
+from sqlalchemy.engine import make_url
 
 from buying_groups.storage.database import make_engine, upgrade
 from buying_groups.storage.tables import Base, RoleRow
@@ -23,7 +24,9 @@ def _postgres_engine() -> Iterator[Engine]:
     admin = make_engine(POSTGRES_URL)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    # The schema travels in the URL, so code that builds its own engine (the CLI) sees it too.
+    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    engine = make_engine(url.render_as_string(hide_password=False))
     try:
         yield engine
     finally:

@@ -17,12 +17,14 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from buying_groups.domain.accounts import Account, find_cycle
 from buying_groups.domain.persons import Activity, Person
 from buying_groups.imports.sources import RawRow, Source, iter_rows
-from buying_groups.storage.tables import AccountRow, ActivityRow, PersonRow, utcnow
+from buying_groups.storage.tables import AccountRow, ActivityRow, PersonRow, table_of, utcnow
 
 Progress = Callable[[int], None]
 
@@ -118,10 +120,7 @@ def _last_per_key(rows: list[_Valid], report: ImportReport) -> list[_Valid]:
 
 
 def _upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
     statement = insert(table)
     updates = {c: statement.excluded[c] for c in rows[0] if c not in ("external_id", "created_at")}
     conn.execute(
@@ -198,7 +197,7 @@ def import_accounts(
 
 
 def _stored_parents(engine: Engine) -> dict[str, str | None]:
-    child, parent = AccountRow.__table__.alias("child"), AccountRow.__table__.alias("parent")
+    child, parent = table_of(AccountRow).alias("child"), table_of(AccountRow).alias("parent")
     query = select(child.c.external_id, parent.c.external_id).outerjoin(
         parent, child.c.parent_id == parent.c.id
     )
@@ -246,7 +245,7 @@ def _levels(rows: dict[str, tuple[int, Account]]) -> list[list[_Valid]]:
 
 
 def _write_accounts(engine: Engine, chunk: list[_Valid], report: ImportReport) -> None:
-    table = AccountRow.__table__
+    table = table_of(AccountRow)
     parent_ids = {p for r in chunk if (p := r.values.get("parent_external_id"))}
     with engine.connect() as conn:
         found = _existing_ids(conn, table, sorted(parent_ids)) if parent_ids else {}
@@ -273,7 +272,7 @@ def import_persons(
 ) -> ImportReport:
     """Upsert persons; each must belong to a stored account."""
     report = ImportReport("persons")
-    table = AccountRow.__table__
+    table = table_of(AccountRow)
     for chunk in _chunks(iter_rows(source, PERSON_COLUMNS), chunk_size):
         people = [
             (raw.line, p)
@@ -294,7 +293,7 @@ def import_persons(
             values = person.model_dump(exclude={"account_external_id"}) | {"account_id": account_id}
             valid.append(_Valid(line, person.external_id, _stamp(values)))
         if valid:
-            _write_chunk(engine, PersonRow.__table__, _last_per_key(valid, report), report)
+            _write_chunk(engine, table_of(PersonRow), _last_per_key(valid, report), report)
         if progress:
             progress(len(chunk))
     return report
@@ -332,7 +331,7 @@ def import_activities(
         ]
         with engine.connect() as conn:
             wanted = sorted({a.person_external_id for _, a in acts})
-            persons = _existing_ids(conn, PersonRow.__table__, wanted)
+            persons = _existing_ids(conn, table_of(PersonRow), wanted)
         valid = []
         for line, act in acts:
             person_id = persons.get(act.person_external_id)
@@ -349,7 +348,7 @@ def import_activities(
             }
             valid.append(_Valid(line, key, values))
         if valid:
-            _write_chunk(engine, ActivityRow.__table__, _last_per_key(valid, report), report)
+            _write_chunk(engine, table_of(ActivityRow), _last_per_key(valid, report), report)
         if progress:
             progress(len(chunk))
     return report

@@ -5,16 +5,16 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 
 from buying_groups.domain.errors import InvariantError
 
-Source = Path | str | pd.DataFrame
+Source: TypeAlias = Path | str | pd.DataFrame | Sequence[Mapping[str, Any]]
 
 
 class ImportFormatError(InvariantError):
@@ -34,7 +34,7 @@ def iter_rows(source: Source, required: tuple[str, ...]) -> Iterator[RawRow]:
     """Yield the rows of a CSV/JSONL file or a DataFrame.
 
     Args:
-        source: a path ending in .csv, .jsonl or .ndjson, or a DataFrame.
+        source: a path ending in .csv, .jsonl or .ndjson, a DataFrame, or a list of records.
         required: columns the source must have, checked before any row is read.
 
     Returns:
@@ -43,6 +43,8 @@ def iter_rows(source: Source, required: tuple[str, ...]) -> Iterator[RawRow]:
     if isinstance(source, pd.DataFrame):
         _check_columns(list(source.columns), required)
         return _frame_rows(source)
+    if not isinstance(source, Path | str):
+        return _record_rows(source, required)
     path = Path(source)
     if not path.is_file():
         raise ImportFormatError(f"no such file: {path}", field="file")
@@ -80,13 +82,22 @@ def _frame_rows(frame: pd.DataFrame) -> Iterator[RawRow]:
         yield RawRow(number, {c: _clean(v) for c, v in zip(columns, values, strict=True)})
 
 
+def _record_rows(
+    records: Sequence[Mapping[str, Any]], required: tuple[str, ...]
+) -> Iterator[RawRow]:
+    for number, record in enumerate(records, start=1):
+        missing = [c for c in required if c not in record]
+        error = f"missing required field(s): {', '.join(missing)}" if missing else None
+        yield RawRow(number, {str(k): _clean(v) for k, v in record.items()}, error)
+
+
 def _csv_rows(path: Path, required: tuple[str, ...]) -> Iterator[RawRow]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         _check_columns(list(reader.fieldnames or []), required)
         start = reader.line_num + 1
         for row in reader:
-            extra = row.pop(None, None)  # type: ignore[call-overload]
+            extra = row.pop(None, None)
             values = {k: _clean(v) for k, v in row.items()}
             error = f"{len(extra)} value(s) more than the header has" if extra else None
             yield RawRow(start, values, error)

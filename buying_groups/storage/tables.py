@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -232,3 +233,8 @@ class ReviewRow(Timestamped, Base):
     decided_role_id: Mapped[int | None] = mapped_column(ForeignKey("roles.id"))
     decided_by: Mapped[str | None] = mapped_column(String(120))
     decided_at: Mapped[datetime | None] = mapped_column()
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table behind a mapped class (typed for Core statements)."""
+    return cast(Table, model.__table__)

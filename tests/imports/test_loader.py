@@ -23,7 +23,8 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-ACCOUNTS_CSV = """external_id,name,domain,industry,employees,revenue,country,products_owned,parent_external_id
+ACCOUNTS_CSV = """\
+external_id,name,domain,industry,employees,revenue,country,products_owned,parent_external_id
 A1,Acme Group,acme.example,Manufacturing,5000,1e9,DE,Secure Edge;Data Cloud,
 A2,Acme Security,acme.example,Manufacturing,300,2e7,DE,,A1
 A3,Bad Employees,bad.example,Retail,lots,,FR,,

@@ -1,0 +1,52 @@
+# buying-groups: `make run` sets up and starts the product; `make test` sets up and runs every check.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+# The CPU build of torch lies on disk here; pip finds it through find-links.
+export PIP_FIND_LINKS ?= /opt/wheels
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+SIZE ?= small
+
+.PHONY: setup run test lint typecheck pytest bench bench-import bench-titles mlflow clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
+	# torch first and pinned: an unpinned torch would pull a multi-GB CUDA build.
+	$(BIN)/python -m pip install -q "torch==2.13.0"
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+run: setup
+	$(BIN)/buying-groups db upgrade
+	$(BIN)/buying-groups demo seed --size $(SIZE) --if-empty
+	$(BIN)/buying-groups serve
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench-import: setup
+	$(BIN)/python -m serving.benchmarks.import_benchmark $(if $(CI),--short,)
+
+bench: bench-import
+
+mlflow: setup
+	$(BIN)/mlflow ui --backend-store-uri "sqlite:///$(CURDIR)/var/mlflow/mlflow.db" --host 127.0.0.1 --port 5000
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

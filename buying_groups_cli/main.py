@@ -1,0 +1,183 @@
+"""The ``buying-groups`` command: the composition root that wires core, training and serving."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import Engine
+
+from buying_groups.domain.errors import DomainError
+from buying_groups.imports.loader import (
+    ImportReport,
+    import_accounts,
+    import_activities,
+    import_persons,
+)
+from buying_groups.settings import get_settings
+from buying_groups.storage.crm_repository import CrmRepository
+from buying_groups.storage.database import make_engine, make_session_factory, upgrade
+from buying_groups_cli.output import fail, print_json, print_table, progress_bar
+
+app = typer.Typer(help="Buying groups for B2B marketing.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Import CRM data from CSV or JSON Lines (upsert by external id).", no_args_is_help=True
+)
+accounts_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+persons_app = typer.Typer(help="Persons.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(import_app, name="import")
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(persons_app, name="persons")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+LimitOpt = Annotated[int, typer.Option(min=1, max=10_000, help="At most this many rows.")]
+OffsetOpt = Annotated[int, typer.Option(min=0, help="Skip this many rows.")]
+FileArg = Annotated[Path, typer.Argument(help="A .csv or .jsonl file.")]
+#: Exit code of an import that loaded the good rows but rejected some.
+EXIT_ROWS_REJECTED = 3
+
+
+def engine() -> Engine:
+    """The engine of the configured database."""
+    return make_engine(get_settings().database_url)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the newest version."""
+    upgrade(engine())
+    typer.echo(f"database is up to date: {get_settings().database_url}")
+
+
+def _count_lines(path: Path) -> int | None:
+    if not path.is_file():
+        return None
+    with path.open("rb") as handle:
+        return max(sum(1 for _ in handle) - (path.suffix.lower() == ".csv"), 0)
+
+
+def _run_import(kind: str, path: Path, as_json: bool) -> None:
+    importer = {
+        "accounts": import_accounts,
+        "persons": import_persons,
+        "activities": import_activities,
+    }[kind]
+    try:
+        with progress_bar(f"importing {kind}", _count_lines(path), quiet=as_json) as advance:
+            report = importer(engine(), path, progress=advance)
+    except DomainError as exc:
+        raise fail(str(exc)) from exc
+    _print_report(report, as_json)
+    if report.rejected:
+        raise typer.Exit(EXIT_ROWS_REJECTED)
+
+
+def _print_report(report: ImportReport, as_json: bool) -> None:
+    if as_json:
+        print_json(report.as_dict())
+        return
+    counts = f"{report.inserted} inserted, {report.updated} updated"
+    typer.echo(f"{report.entity}: {counts}, {len(report.rejected)} rejected")
+    for row in report.rejected:
+        for error in row.errors:
+            where = f"line {row.line} ({row.external_id or '-'})"
+            typer.echo(f"  {where}: {error.field or 'row'}: {error.reason}")
+
+
+@import_app.command("accounts")
+def import_accounts_command(file: FileArg, as_json: JsonOpt = False) -> None:
+    """Upsert accounts (parent_external_id links divisions). Exit 3 if any row was rejected."""
+    _run_import("accounts", file, as_json)
+
+
+@import_app.command("persons")
+def import_persons_command(file: FileArg, as_json: JsonOpt = False) -> None:
+    """Upsert persons (account_external_id must exist). Exit 3 if any row was rejected."""
+    _run_import("persons", file, as_json)
+
+
+@import_app.command("activities")
+def import_activities_command(file: FileArg, as_json: JsonOpt = False) -> None:
+    """Upsert activities (person_external_id must exist). Exit 3 if any row was rejected."""
+    _run_import("activities", file, as_json)
+
+
+@accounts_app.command("list")
+def accounts_list(
+    parent: Annotated[str | None, typer.Option(help="Only the divisions of this account.")] = None,
+    limit: LimitOpt = 50,
+    offset: OffsetOpt = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """List accounts ordered by external id."""
+    with make_session_factory(engine())() as session:
+        try:
+            page = CrmRepository(session).list_accounts(
+                limit=limit, offset=offset, parent_external_id=parent
+            )
+        except DomainError as exc:
+            raise fail(str(exc)) from exc
+    if as_json:
+        print_json({"total": page.total, "items": [a.model_dump(mode="json") for a in page.items]})
+        return
+    rows = [
+        (a.external_id, a.name, a.industry, a.country, a.employees, a.parent_external_id)
+        for a in page.items
+    ]
+    print_table(
+        f"accounts {offset + 1}-{offset + len(rows)} of {page.total}",
+        ("id", "name", "industry", "country", "employees", "parent"),
+        rows,
+    )
+
+
+@persons_app.command("list")
+def persons_list(
+    account: Annotated[str | None, typer.Option(help="Only the persons of this account.")] = None,
+    limit: LimitOpt = 50,
+    offset: OffsetOpt = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """List persons ordered by external id."""
+    with make_session_factory(engine())() as session:
+        try:
+            page = CrmRepository(session).list_persons(
+                account_external_id=account, limit=limit, offset=offset
+            )
+        except DomainError as exc:
+            raise fail(str(exc)) from exc
+    if as_json:
+        print_json({"total": page.total, "items": [p.model_dump(mode="json") for p in page.items]})
+        return
+    rows = [
+        (p.external_id, p.account_external_id, p.first_name, p.last_name, p.job_title)
+        for p in page.items
+    ]
+    print_table(
+        f"persons {offset + 1}-{offset + len(rows)} of {page.total}",
+        ("id", "account", "first", "last", "job title"),
+        rows,
+    )
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface (default from settings).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
+) -> None:
+    """Start the HTTP API."""
+    import uvicorn
+
+    from serving.app import create_app
+
+    settings = get_settings()
+    host, port = host or settings.api_host, port or settings.api_port
+    typer.echo(f"buying-groups API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,64 @@
+"""The FastAPI application factory: the composition root of the HTTP service."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from sqlalchemy import Engine
+
+from buying_groups.settings import Settings, get_settings
+from buying_groups.storage.database import make_engine, make_session_factory
+from serving.problems import install_problem_handlers, problem_response
+from serving.routers import accounts, health, imports, persons
+
+API_DESCRIPTION = """
+Buying groups for B2B marketing: for every account and solution interest, the people who
+decide, each in a role; who is missing; who could fill the gap.
+
+Errors are `application/problem+json` with `type`, `title`, `status`, `detail` and, for
+invalid input, `errors` naming each field.
+"""
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """Build the app; ``engine`` lets tests hand in their own database."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = engine is None
+        app.state.engine = engine or make_engine(settings.database_url)
+        app.state.session_factory = make_session_factory(app.state.engine)
+        yield
+        if owned:
+            app.state.engine.dispose()
+
+    app = FastAPI(
+        title="buying-groups",
+        version="0.1.0",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_problem_handlers(app)
+    _limit_body_size(app, settings.max_request_bytes)
+    for module in (health, accounts, persons, imports):
+        app.include_router(module.router)
+    return app
+
+
+def _limit_body_size(app: FastAPI, max_bytes: int) -> None:
+    """Refuse bodies larger than ``max_bytes`` (by Content-Length) with 413."""
+
+    @app.middleware("http")
+    async def limit(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > max_bytes):
+            return problem_response(
+                413, "too-large", "Request too large", f"bodies are limited to {max_bytes} bytes"
+            )
+        return await call_next(request)

@@ -1,0 +1,108 @@
+"""One error format everywhere: RFC 9457 problem details (type, title, status, detail)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from buying_groups.domain.errors import ConflictError, DomainError, InvariantError, NotFoundError
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+class FieldProblem(BaseModel):
+    """One bad field and why."""
+
+    field: str
+    reason: str
+
+
+class Problem(BaseModel):
+    """The body of every error response."""
+
+    type: str = Field(examples=["urn:buying-groups:problem:not-found"])
+    title: str = Field(examples=["Not found"])
+    status: int = Field(examples=[404])
+    detail: str = Field(examples=["account 'ACC-000999' does not exist"])
+    errors: list[FieldProblem] = Field(default_factory=list)
+
+
+STATUS_BY_ERROR: tuple[tuple[type[DomainError], int, str], ...] = (
+    (NotFoundError, 404, "not-found"),
+    (ConflictError, 409, "conflict"),
+    (InvariantError, 422, "invalid"),
+    (DomainError, 422, "domain-rule"),
+)
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": text}
+    for code, text in (
+        (400, "Bad request"),
+        (404, "Not found"),
+        (409, "Conflict with the current state"),
+        (413, "Request too large"),
+        (422, "Invalid input; `errors` names each field"),
+    )
+}
+
+
+def problem_response(
+    status: int, slug: str, title: str, detail: str, errors: list[FieldProblem] | None = None
+) -> JSONResponse:
+    """Build a problem+json response."""
+    body = Problem(
+        type=f"urn:buying-groups:problem:{slug}",
+        title=title,
+        status=status,
+        detail=detail,
+        errors=errors or [],
+    )
+    return JSONResponse(body.model_dump(), status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+
+
+async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    for error_type, status, slug in STATUS_BY_ERROR:
+        if isinstance(exc, error_type):
+            field = getattr(exc, "field", None)
+            errors = [FieldProblem(field=field, reason=str(exc))] if field else []
+            return problem_response(status, slug, error_type.title, str(exc), errors)
+    raise exc  # unreachable: DomainError is the last entry
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        FieldProblem(field=".".join(str(p) for p in e.get("loc", ())), reason=str(e.get("msg")))
+        for e in exc.errors()
+    ]
+    detail = "; ".join(f"{e.field}: {e.reason}" for e in errors[:5])
+    return problem_response(422, "invalid", "Invalid request", detail, errors)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    slug = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(
+        exc.status_code, "http"
+    )
+    return problem_response(
+        exc.status_code, slug, slug.replace("-", " ").capitalize(), str(exc.detail)
+    )
+
+
+async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error", exc_info=exc)
+    return problem_response(500, "internal", "Internal error", "an unexpected error occurred")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Map domain errors, validation errors and everything else to problem+json."""
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,106 @@
+"""Imports of accounts, persons and activities as JSON records (files go through the CLI)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine
+
+from buying_groups.imports.loader import (
+    ImportReport,
+    import_accounts,
+    import_activities,
+    import_persons,
+)
+from serving.dependencies import EngineDep
+from serving.problems import PROBLEM_RESPONSES
+from serving.routers.accounts import ACCOUNT_EXAMPLE
+from serving.routers.persons import PERSON_EXAMPLE
+
+router = APIRouter(prefix="/v1", tags=["imports"], responses=PROBLEM_RESPONSES)
+MAX_ROWS = 10_000
+
+
+class RowError(BaseModel):
+    """Why a field of a row was refused."""
+
+    field: str
+    reason: str
+
+
+class RejectedRowPublic(BaseModel):
+    """A row that was not loaded: its 1-based position in `rows` and the reasons."""
+
+    line: int
+    external_id: str | None
+    errors: list[RowError]
+
+
+class ImportReportPublic(BaseModel):
+    """What an import did; rows are upserted by external id."""
+
+    entity: str = Field(examples=["persons"])
+    accepted: int = Field(examples=[1])
+    inserted: int = Field(examples=[1])
+    updated: int = Field(examples=[0])
+    rejected: list[RejectedRowPublic]
+
+
+ACTIVITY_EXAMPLE = {
+    "external_id": "ACT-1",
+    "person_external_id": "PER-0000001",
+    "type": "form_filled",
+    "occurred_at": "2026-11-20T09:30:00Z",
+}
+ROWS_DOC = f"Up to {MAX_ROWS} records, upserted by external id."
+
+
+class AccountImportCreate(BaseModel):
+    """Accounts to upsert."""
+
+    rows: list[dict[str, Any]] = Field(
+        min_length=1, max_length=MAX_ROWS, description=ROWS_DOC, examples=[[ACCOUNT_EXAMPLE]]
+    )
+
+
+class PersonImportCreate(BaseModel):
+    """Persons to upsert."""
+
+    rows: list[dict[str, Any]] = Field(
+        min_length=1, max_length=MAX_ROWS, description=ROWS_DOC, examples=[[PERSON_EXAMPLE]]
+    )
+
+
+class ActivityImportCreate(BaseModel):
+    """Activities to upsert."""
+
+    rows: list[dict[str, Any]] = Field(
+        min_length=1, max_length=MAX_ROWS, description=ROWS_DOC, examples=[[ACTIVITY_EXAMPLE]]
+    )
+
+
+def _run(
+    importer: Callable[..., ImportReport], engine: Engine, rows: list[dict[str, Any]]
+) -> ImportReportPublic:
+    return ImportReportPublic.model_validate(importer(engine, rows).as_dict())
+
+
+@router.post("/account-imports", response_model=ImportReportPublic, summary="Import accounts")
+def create_account_import(body: AccountImportCreate, engine: EngineDep) -> ImportReportPublic:
+    """Upsert accounts; parents may be in the same request; cycles are refused per row."""
+    return _run(import_accounts, engine, body.rows)
+
+
+@router.post("/person-imports", response_model=ImportReportPublic, summary="Import persons")
+def create_person_import(body: PersonImportCreate, engine: EngineDep) -> ImportReportPublic:
+    """Upsert persons; each must belong to a stored account."""
+    return _run(import_persons, engine, body.rows)
+
+
+@router.post("/activity-imports", response_model=ImportReportPublic, summary="Import activities")
+def create_activity_import(body: ActivityImportCreate, engine: EngineDep) -> ImportReportPublic:
+    """Upsert activities; without an external id, the same activity twice is stored once."""
+    return _run(import_activities, engine, body.rows)
