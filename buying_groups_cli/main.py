@@ -18,7 +18,7 @@ from buying_groups.imports.loader import (
 from buying_groups.settings import get_settings
 from buying_groups.storage.crm_repository import CrmRepository
 from buying_groups.storage.database import make_engine, make_session_factory, upgrade
-from buying_groups_cli.output import fail, print_json, print_table, progress_bar
+from buying_groups_cli.output import fail, print_json, print_table, progress_bar, progress_bars
 
 app = typer.Typer(help="Buying groups for B2B marketing.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -27,6 +27,8 @@ import_app = typer.Typer(
 )
 accounts_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 persons_app = typer.Typer(help="Persons.", no_args_is_help=True)
+demo_app = typer.Typer(help="The synthetic demo CRM and configuration.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(accounts_app, name="accounts")
@@ -161,6 +163,40 @@ def persons_list(
         ("id", "account", "first", "last", "job title"),
         rows,
     )
+
+
+@demo_app.command("seed")
+def demo_seed(
+    size: Annotated[
+        str, typer.Option(help="small (tests), medium, or large (1M persons).")
+    ] = "small",
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same CRM.")] = 7,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing if accounts exist.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Load the synthetic demo CRM (made-up companies and people) and the demo configuration."""
+    from buying_groups.demo.crm import SIZES
+    from buying_groups.demo.seed import seed_demo
+
+    if size not in SIZES:
+        raise fail(f"unknown size {size!r}; choose one of {', '.join(SIZES)}")
+    target = engine()
+    upgrade(target)
+    with make_session_factory(target)() as session:
+        existing = CrmRepository(session).count_accounts()
+    if if_empty and existing:
+        typer.echo(f"demo data not loaded: the database already has {existing} accounts")
+        return
+    with progress_bars(quiet=as_json) as bar:
+        report = seed_demo(target, size, seed, progress=bar)
+    if as_json:
+        print_json(report.as_dict())
+        return
+    for imported in report.reports:
+        typer.echo(f"{imported.entity}: {imported.accepted} loaded, {len(imported.rejected)} rejected")
+    typer.echo(f"configuration: {report.configuration or 'kept the existing one'}")
 
 
 @app.command("serve")

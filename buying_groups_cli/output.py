@@ -51,3 +51,21 @@ def progress_bar(
     with Progress(*columns, console=errors, disable=quiet, transient=False) as progress:
         task = progress.add_task(description, total=total)
         yield lambda n: progress.advance(task, n)
+
+
+@contextmanager
+def progress_bars(quiet: bool = False) -> Iterator[Callable[[str, int], Callable[[int], None]]]:
+    """Several progress bars in one display; yields a factory (description, total) -> advance."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=errors, disable=quiet) as progress:
+
+        def add(description: str, total: int) -> Callable[[int], None]:
+            task = progress.add_task(description, total=total)
+            return lambda n: progress.advance(task, n)
+
+        yield add
