@@ -195,7 +195,9 @@ def demo_seed(
         print_json(report.as_dict())
         return
     for imported in report.reports:
-        typer.echo(f"{imported.entity}: {imported.accepted} loaded, {len(imported.rejected)} rejected")
+        typer.echo(
+            f"{imported.entity}: {imported.accepted} loaded, {len(imported.rejected)} rejected"
+        )
     typer.echo(f"configuration: {report.configuration or 'kept the existing one'}")
 
 

@@ -133,7 +133,7 @@ def _upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> N
     if stamped:
         values |= {"created_at": func.now(), "updated_at": func.now()}
     statement = insert(table).values(values)
-    updates = {c: statement.excluded[c] for c in columns if c != "external_id"}
+    updates: dict[str, Any] = {c: statement.excluded[c] for c in columns if c != "external_id"}
     if stamped:
         updates["updated_at"] = func.now()
     statement = statement.on_conflict_do_update(index_elements=[table.c.external_id], set_=updates)
