@@ -235,6 +235,50 @@ class ReviewRow(Timestamped, Base):
     decided_at: Mapped[datetime | None] = mapped_column()
 
 
+class GroupRoleRow(Base):
+    """Per-role completeness of a group, a row per card, so filters like "missing X" are SQL."""
+
+    __tablename__ = "group_roles"
+    __table_args__ = (Index("ix_group_roles_role_completeness", "role_id", "completeness"),)
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("buying_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    role_id: Mapped[int] = mapped_column(ForeignKey("roles.id"), primary_key=True)
+    assigned: Mapped[int] = mapped_column(Integer, default=0)
+    required: Mapped[int] = mapped_column(Integer, default=1)
+    completeness: Mapped[float] = mapped_column(Float, default=0.0)
+    required_for_completeness: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class GenerationJobRow(Timestamped, Base):
+    """A creation or maintenance run over an audience x solution interest; resumable."""
+
+    __tablename__ = "generation_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    solution_interest_id: Mapped[int] = mapped_column(
+        ForeignKey("solution_interests.id", ondelete="CASCADE"), index=True
+    )
+    audience_id: Mapped[int] = mapped_column(ForeignKey("account_audiences.id", ondelete="CASCADE"))
+    mode: Mapped[str] = mapped_column(String(10), default="rules")
+    state: Mapped[str] = mapped_column(String(12), default="queued", index=True)
+    total_accounts: Mapped[int] = mapped_column(Integer, default=0)
+    processed_accounts: Mapped[int] = mapped_column(Integer, default=0)
+    # The last account id finished: a resumed job continues after it.
+    cursor_account_id: Mapped[int] = mapped_column(Integer, default=0)
+    groups_created: Mapped[int] = mapped_column(Integer, default=0)
+    groups_updated: Mapped[int] = mapped_column(Integer, default=0)
+    members_added: Mapped[int] = mapped_column(Integer, default=0)
+    members_removed: Mapped[int] = mapped_column(Integer, default=0)
+    members_changed: Mapped[int] = mapped_column(Integer, default=0)
+    reviews_created: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+
 def table_of(model: type[Base]) -> Table:
     """The Core table behind a mapped class (typed for Core statements)."""
     return cast(Table, model.__table__)

@@ -11,7 +11,15 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-from buying_groups.domain.roles import BUILTIN_ROLES
+# A copy, not an import: a migration must keep doing what it did when it was written.
+BUILTIN_ROLES = (
+    ("Decision Maker", "Signs off the purchase and owns the budget."),
+    ("Influencer", "Shapes the requirements and the shortlist."),
+    ("Practitioner", "Will use the product day to day."),
+    ("Executive Steering Committee", "Senior sponsors who set direction."),
+    ("Champion", "Sells the product internally."),
+    ("Other", "Involved, but in none of the roles above."),
+)
 
 revision: str = "0001"
 down_revision: str | None = None
