@@ -11,7 +11,17 @@ from sqlalchemy import Engine
 from buying_groups.settings import Settings, get_settings
 from buying_groups.storage.database import make_engine, make_session_factory
 from serving.problems import install_problem_handlers, problem_response
-from serving.routers import accounts, health, imports, persons
+from serving.routers import (
+    account_audiences,
+    accounts,
+    health,
+    imports,
+    persons,
+    role_templates,
+    roles,
+    solution_interests,
+    stage_models,
+)
 
 API_DESCRIPTION = """
 Buying groups for B2B marketing: for every account and solution interest, the people who
@@ -44,7 +54,18 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     install_problem_handlers(app)
     _limit_body_size(app, settings.max_request_bytes)
-    for module in (health, accounts, persons, imports):
+    routers = (
+        health,
+        accounts,
+        persons,
+        imports,
+        roles,
+        role_templates,
+        stage_models,
+        solution_interests,
+        account_audiences,
+    )
+    for module in routers:
         app.include_router(module.router)
     return app
 

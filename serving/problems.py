@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from pydantic import ValidationError as PydanticValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from buying_groups.domain.errors import ConflictError, DomainError, InvariantError, NotFoundError
@@ -69,18 +70,40 @@ def problem_response(
 async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     for error_type, status, slug in STATUS_BY_ERROR:
         if isinstance(exc, error_type):
-            field = getattr(exc, "field", None)
-            errors = [FieldProblem(field=field, reason=str(exc))] if field else []
+            errors = _field_problems(exc)
             return problem_response(status, slug, error_type.title, str(exc), errors)
     raise exc  # unreachable: DomainError is the last entry
 
 
+def _field_problems(exc: DomainError) -> list[FieldProblem]:
+    """Errors that carry (path, reason) pairs list them all; others name their one field."""
+    pairs = getattr(exc, "errors", None)
+    if isinstance(pairs, list) and all(isinstance(p, tuple) and len(p) == 2 for p in pairs):
+        return [FieldProblem(field=str(path), reason=str(reason)) for path, reason in pairs]
+    field = getattr(exc, "field", None)
+    return [FieldProblem(field=field, reason=str(exc))] if field else []
+
+
+def _pydantic_problems(errors: list[Any], prefix: tuple[str, ...] = ()) -> list[FieldProblem]:
+    return [
+        FieldProblem(
+            field=".".join(str(p) for p in (*prefix, *e.get("loc", ()))), reason=str(e.get("msg"))
+        )
+        for e in errors
+    ]
+
+
+async def _model_error(_request: Request, exc: Exception) -> JSONResponse:
+    """A domain model refused values built inside a route (not the request body itself)."""
+    assert isinstance(exc, PydanticValidationError)
+    errors = _pydantic_problems(list(exc.errors()))
+    detail = "; ".join(f"{e.field}: {e.reason}" for e in errors[:5])
+    return problem_response(422, "invalid", "Invalid value", detail, errors)
+
+
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        FieldProblem(field=".".join(str(p) for p in e.get("loc", ())), reason=str(e.get("msg")))
-        for e in exc.errors()
-    ]
+    errors = _pydantic_problems(list(exc.errors()))
     detail = "; ".join(f"{e.field}: {e.reason}" for e in errors[:5])
     return problem_response(422, "invalid", "Invalid request", detail, errors)
 
@@ -104,5 +127,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     """Map domain errors, validation errors and everything else to problem+json."""
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(PydanticValidationError, _model_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
