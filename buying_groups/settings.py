@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     title_model_name: str = "title-persona"
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    auth_required: bool = True
     max_page_size: int = 500
     max_request_bytes: int = 50 * 1024 * 1024
 

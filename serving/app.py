@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from sqlalchemy import Engine
 
 from buying_groups.settings import Settings, get_settings
@@ -22,10 +22,15 @@ from serving.routers import (
     solution_interests,
     stage_models,
 )
+from serving.security import authorize, install_security_handlers
 
 API_DESCRIPTION = """
 Buying groups for B2B marketing: for every account and solution interest, the people who
 decide, each in a role; who is missing; who could fill the gap.
+
+Every route but `/health` needs an API key (`X-API-Key: ...` or `Authorization: Bearer ...`;
+create one with `buying-groups api-keys create --scopes read,write`). Reads need the `read`
+scope, changes `write`, administration `admin`.
 
 Errors are `application/problem+json` with `type`, `title`, `status`, `detail` and, for
 invalid input, `errors` naming each field.
@@ -53,9 +58,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     install_problem_handlers(app)
+    install_security_handlers(app)
     _limit_body_size(app, settings.max_request_bytes)
+    app.include_router(health.router)
     routers = (
-        health,
         accounts,
         persons,
         imports,
@@ -66,7 +72,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         account_audiences,
     )
     for module in routers:
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=[Depends(authorize)])
     return app
 
 

@@ -279,6 +279,20 @@ class GenerationJobRow(Timestamped, Base):
     finished_at: Mapped[datetime | None] = mapped_column()
 
 
+class ApiKeyRow(Base):
+    """An API key: only its hash is stored; the prefix identifies it in listings."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
 def table_of(model: type[Base]) -> Table:
     """The Core table behind a mapped class (typed for Core statements)."""
     return cast(Table, model.__table__)
