@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     auth_required: bool = True
+    webhooks_enabled: bool = True
+    webhook_poll_seconds: float = 2.0
     max_page_size: int = 500
     max_request_bytes: int = 50 * 1024 * 1024
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -14,6 +15,7 @@ from serving.problems import install_problem_handlers, problem_response
 from serving.routers import (
     account_audiences,
     accounts,
+    events,
     health,
     imports,
     persons,
@@ -23,6 +25,7 @@ from serving.routers import (
     stage_models,
 )
 from serving.security import authorize, install_security_handlers
+from serving.webhooks import run_dispatcher
 
 API_DESCRIPTION = """
 Buying groups for B2B marketing: for every account and solution interest, the people who
@@ -46,7 +49,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         owned = engine is None
         app.state.engine = engine or make_engine(settings.database_url)
         app.state.session_factory = make_session_factory(app.state.engine)
+        dispatcher = None
+        if settings.webhooks_enabled:
+            dispatcher = asyncio.create_task(
+                run_dispatcher(app.state.session_factory, settings.webhook_poll_seconds)
+            )
         yield
+        if dispatcher is not None:
+            dispatcher.cancel()
         if owned:
             app.state.engine.dispose()
 
@@ -70,6 +80,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         stage_models,
         solution_interests,
         account_audiences,
+        events,
     )
     for module in routers:
         app.include_router(module.router, dependencies=[Depends(authorize)])

@@ -293,6 +293,39 @@ class ApiKeyRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column()
 
 
+class EventRow(Base):
+    """The outbox: written in the same transaction as the change it describes."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_type_id", "type", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(String(40))
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("buying_groups.id", ondelete="SET NULL")
+    )
+    account_external_id: Mapped[str | None] = mapped_column(String(100))
+    solution_interest: Mapped[str | None] = mapped_column(String(120))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class WebhookRow(Timestamped, Base):
+    """A subscriber; events are delivered in order, and a cursor remembers how far."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(200))
+    event_types: Mapped[list[Any]] = mapped_column(default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    cursor_event_id: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
 def table_of(model: type[Base]) -> Table:
     """The Core table behind a mapped class (typed for Core statements)."""
     return cast(Table, model.__table__)
