@@ -18,7 +18,17 @@ from buying_groups.imports.loader import (
 from buying_groups.settings import get_settings
 from buying_groups.storage.crm_repository import CrmRepository
 from buying_groups.storage.database import make_engine, make_session_factory, upgrade
+from buying_groups_cli import api_keys
+from buying_groups_cli.configuration import (
+    audiences_app,
+    config_app,
+    interests_app,
+    stage_models_app,
+    templates_app,
+)
+from buying_groups_cli.groups import groups_app
 from buying_groups_cli.output import fail, print_json, print_table, progress_bar, progress_bars
+from training.cli import evaluate_app, predict_app, train_app
 
 app = typer.Typer(help="Buying groups for B2B marketing.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -29,10 +39,20 @@ accounts_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 persons_app = typer.Typer(help="Persons.", no_args_is_help=True)
 demo_app = typer.Typer(help="The synthetic demo CRM and configuration.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
+app.add_typer(api_keys.app, name="api-keys")
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(persons_app, name="persons")
+app.add_typer(config_app, name="config")
+app.add_typer(templates_app, name="templates")
+app.add_typer(interests_app, name="solution-interests")
+app.add_typer(audiences_app, name="audiences")
+app.add_typer(stage_models_app, name="stage-models")
+app.add_typer(groups_app, name="groups")
+app.add_typer(train_app, name="train")
+app.add_typer(predict_app, name="predict")
+app.add_typer(evaluate_app, name="evaluate")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 LimitOpt = Annotated[int, typer.Option(min=1, max=10_000, help="At most this many rows.")]

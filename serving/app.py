@@ -47,8 +47,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = engine is None
-        app.state.engine = engine or make_engine(settings.database_url)
-        app.state.session_factory = make_session_factory(app.state.engine)
+        if owned:
+            _attach_database(app, make_engine(settings.database_url))
         dispatcher = None
         if settings.webhooks_enabled:
             dispatcher = asyncio.create_task(
@@ -65,8 +65,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         version="0.1.0",
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        # One schema per model: conditions serialise exactly as they are accepted.
+        separate_input_output_schemas=False,
     )
     app.state.settings = settings
+    if engine is not None:
+        # Handed in (tests): usable even by clients that do not run the lifespan.
+        _attach_database(app, engine)
     install_problem_handlers(app)
     install_security_handlers(app)
     _limit_body_size(app, settings.max_request_bytes)
@@ -85,6 +90,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for module in routers:
         app.include_router(module.router, dependencies=[Depends(authorize)])
     return app
+
+
+def _attach_database(app: FastAPI, engine: Engine) -> None:
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
 
 
 def _limit_body_size(app: FastAPI, max_bytes: int) -> None:

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from buying_groups.domain.errors import ConflictError, DomainError, InvariantError, NotFoundError
@@ -45,10 +46,13 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": text}
     for code, text in (
         (400, "Bad request"),
+        (401, "Missing or invalid API key"),
+        (403, "The API key lacks the scope this operation needs"),
         (404, "Not found"),
         (409, "Conflict with the current state"),
         (413, "Request too large"),
         (422, "Invalid input; `errors` names each field"),
+        (429, "Too many requests"),
     )
 }
 
@@ -118,6 +122,20 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _integrity_error(_request: Request, exc: Exception) -> JSONResponse:
+    """A uniqueness or reference rule of the database refused the change (a race, usually)."""
+    log.warning("integrity error: %s", exc)
+    detail = "the change conflicts with existing data (a duplicate name or a missing reference)"
+    return problem_response(409, "conflict", "Conflict", detail)
+
+
+async def _unstorable_value(_request: Request, exc: Exception) -> JSONResponse:
+    """The database cannot hold a value: a NUL character in text, a number out of range."""
+    log.info("unstorable value: %s", exc)
+    detail = "a value cannot be stored: text with NUL characters or a number out of range"
+    return problem_response(422, "invalid", "Invalid value", detail)
+
+
 async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error", exc_info=exc)
     return problem_response(500, "internal", "Internal error", "an unexpected error occurred")
@@ -129,4 +147,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(PydanticValidationError, _model_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DataError, _unstorable_value)
+    app.add_exception_handler(OverflowError, _unstorable_value)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from buying_groups.domain.accounts import Account, find_cycle
 from buying_groups.domain.persons import Activity, Person
 from buying_groups.imports.sources import RawRow, Source, iter_rows
+from buying_groups.storage.bulk import execute_many
 from buying_groups.storage.tables import AccountRow, ActivityRow, PersonRow, table_of
 
 Progress = Callable[[int], None]
@@ -122,9 +123,8 @@ def _last_per_key(rows: list[_Valid], report: ImportReport) -> list[_Valid]:
 def _upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """INSERT ... ON CONFLICT (external_id) DO UPDATE for many rows at once.
 
-    The statement is compiled once and run through the driver's executemany: SQLAlchemy's
-    per-row parameter handling cost more than the database itself (measured: 8k -> 20k+
-    rows/s for persons into SQLite). Column types still convert values (JSON, dates).
+    Runs through execute_many (compiled once, driver executemany): SQLAlchemy's per-row
+    parameter handling cost more than the database itself (8k -> 20k+ rows/s into SQLite).
     """
     columns = list(rows[0])
     insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
@@ -137,19 +137,7 @@ def _upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> N
     if stamped:
         updates["updated_at"] = func.now()
     statement = statement.on_conflict_do_update(index_elements=[table.c.external_id], set_=updates)
-    compiled = statement.compile(dialect=conn.dialect)
-    converters = [(c, _converter(table, c, conn)) for c in columns]
-    converted = [{c: f(row[c]) if f else row[c] for c, f in converters} for row in rows]
-    order = compiled.positiontup
-    parameters: list[Any] = (
-        [tuple(row[name] for name in order) for row in converted] if order else converted
-    )
-    conn.exec_driver_sql(str(compiled), parameters)
-
-
-def _converter(table: Table, column: str, conn: Connection) -> Callable[[Any], Any] | None:
-    column_type = table.c[column].type
-    return column_type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    execute_many(conn, statement, rows)
 
 
 def _existing_ids(conn: Connection, table: Table, external_ids: Sequence[str]) -> dict[str, int]:

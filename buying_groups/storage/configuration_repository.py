@@ -95,11 +95,14 @@ class ConfigurationRepository:
         rows = self.session.scalars(select(RoleTemplateRow).order_by(RoleTemplateRow.name))
         return [self._template_of(r) for r in rows]
 
+    def _template_exists(self, name: str) -> bool:
+        query = select(RoleTemplateRow.id).where(RoleTemplateRow.name == name)
+        with self.session.no_autoflush:
+            return self.session.scalar(query) is not None
+
     def create_template(self, template: RoleTemplate) -> RoleTemplate:
         """Store a new template (draft or live)."""
-        if self.session.scalar(
-            select(RoleTemplateRow.id).where(RoleTemplateRow.name == template.name)
-        ):
+        if self._template_exists(template.name):
             raise ConflictError(f"role template {template.name!r} already exists")
         row = RoleTemplateRow(
             name=template.name, description=template.description, status=template.status.value
@@ -116,6 +119,8 @@ class ConfigurationRepository:
     def update_template(self, name: str, template: RoleTemplate) -> RoleTemplate:
         """Replace a draft's description and cards (a live template refuses)."""
         current = self.get_template(name)
+        if template.name != name and self._template_exists(template.name):
+            raise ConflictError(f"role template {template.name!r} already exists")
         edited = current.edit(
             name=template.name, description=template.description, cards=template.cards
         )

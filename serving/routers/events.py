@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import AnyHttpUrl, BaseModel, Field
 
 from buying_groups.domain.events import SIGNATURE_HEADER, EventType
@@ -113,6 +113,8 @@ def list_webhooks(session: SessionDep) -> list[WebhookPublic]:
     dependencies=admin,
     summary="Delete a webhook",
 )
-def delete_webhook(webhook_id: int, session: SessionDep) -> None:
+def delete_webhook(
+    webhook_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep
+) -> None:
     """Stop delivering to a subscriber."""
     EventRepository(session).delete_webhook(webhook_id)

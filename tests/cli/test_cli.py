@@ -68,3 +68,16 @@ def test_missing_file_is_a_clear_error(database: Engine, tmp_path: Path) -> None
     result = runner.invoke(app, ["import", "accounts", str(tmp_path / "nope.csv")])
     assert result.exit_code == 2
     assert "no such file" in result.output
+
+
+def test_api_key_create_list_revoke(database: Engine) -> None:
+    created = runner.invoke(app, ["api-keys", "create", "--scopes", "read,write", "--json"])
+    assert created.exit_code == 0, created.output
+    key = json.loads(created.stdout)
+    assert key["key"].startswith("bgk_") and key["scopes"] == ["read", "write"]
+    assert runner.invoke(app, ["api-keys", "create", "--if-none"]).stdout.startswith("an active")
+    listing = json.loads(runner.invoke(app, ["api-keys", "list", "--json"]).stdout)
+    assert "key" not in listing[0] and listing[0]["prefix"] == key["prefix"]
+    assert runner.invoke(app, ["api-keys", "revoke", key["prefix"]]).exit_code == 0
+    bad = runner.invoke(app, ["api-keys", "create", "--scopes", "superuser"])
+    assert bad.exit_code == 2 and "unknown scope" in bad.output

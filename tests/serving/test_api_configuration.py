@@ -118,3 +118,10 @@ def test_audience_preview_evaluates_the_filter(client: TestClient) -> None:
     assert preview == {"name": "Big", "total": 2, "account_external_ids": ["A1", "A3"]}
     static_with_filter = audience | {"name": "Bad", "kind": "static"}
     assert client.post("/v1/account-audiences", json=static_with_filter).status_code == 422
+
+
+def test_renaming_a_draft_onto_an_existing_name_is_409(client: TestClient) -> None:
+    client.post("/v1/role-templates", json=TEMPLATE)
+    client.post("/v1/role-templates", json=TEMPLATE | {"name": "Other"})
+    response = client.put("/v1/role-templates/Other", json=TEMPLATE)
+    assert response.status_code == 409

@@ -1,0 +1,479 @@
+"""Generation jobs: create or maintain the buying groups of an audience x solution interest.
+
+A job processes the audience's accounts in ascending id, in batches; each batch and the
+job's cursor are written in one transaction, so a job that dies can be resumed by id and
+continues after the last finished account, without duplicates. After the accounts, the
+group engagement of all the interest's groups is recomputed in one pass (its scale depends
+on the best group of the interest).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from itertools import islice
+from typing import Any, Final
+
+from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from buying_groups.domain.errors import ConflictError, InvariantError, NotFoundError
+from buying_groups.domain.groups import MemberSource
+from buying_groups.generation import store
+from buying_groups.generation.context import JobContext, load_context, resolve_names
+from buying_groups.generation.matching import RuleMatcher
+from buying_groups.generation.reconcile import GroupScores, MemberPlan, reconcile_members
+from buying_groups.generation.reconcile import score_group as _score_group
+from buying_groups.storage.database import make_session_factory, unit_of_work
+from buying_groups.storage.tables import (
+    AccountAudienceRow,
+    GenerationJobRow,
+    SolutionInterestRow,
+    table_of,
+)
+
+Progress = Callable[[int], None]
+DEFAULT_BATCH_SIZE: Final = 500
+JOBS = table_of(GenerationJobRow)
+
+
+class GenerationMode(StrEnum):
+    """How members are found: the template's rules, a title model, or both."""
+
+    RULES = "rules"
+    MODEL = "model"
+    HYBRID = "hybrid"
+
+
+class JobState(StrEnum):
+    """Life of a job; a failed or interrupted job can be resumed."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class TitleModelRequiredError(ConflictError):
+    """Model and hybrid generation need a title model, which is not available yet."""
+
+    title = "Title model required"
+
+
+@dataclass(frozen=True)
+class GenerationReport:
+    """A job's state, progress and counts, as stored in its row.
+
+    ``engagement_updated`` is how many groups' engagement the run that finished the job
+    changed; it is not stored, so a report read back later says None.
+    """
+
+    job_id: int
+    solution_interest: str
+    audience: str
+    mode: str
+    state: str
+    total_accounts: int
+    processed_accounts: int
+    cursor_account_id: int
+    groups_created: int
+    groups_updated: int
+    members_added: int
+    members_removed: int
+    members_changed: int
+    error: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    engagement_updated: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary."""
+        data = asdict(self)
+        for key in ("started_at", "finished_at"):
+            data[key] = data[key].isoformat() if data[key] else None
+        return data
+
+
+@dataclass
+class _Counts:
+    """What one batch changed."""
+
+    groups_created: int = 0
+    groups_updated: int = 0
+    members_added: int = 0
+    members_removed: int = 0
+    members_changed: int = 0
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def run_generation(
+    engine: Engine,
+    *,
+    solution_interest: str,
+    audience: str,
+    mode: str = "rules",
+    job_id: int | None = None,
+    idempotency_key: str | None = None,
+    as_of: datetime | None = None,
+    progress: Progress | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> GenerationReport:
+    """Create a job and run it; or resume job ``job_id``.
+
+    A known ``idempotency_key`` returns that key's job as it stands and runs nothing.
+
+    Args:
+        engine: the database.
+        solution_interest: name of the solution interest (its live template assigns).
+        audience: name of the account audience, evaluated when the job (re)starts.
+        mode: "rules"; "model" and "hybrid" need a title model (TitleModelRequiredError).
+        job_id: resume this job instead of creating one.
+        idempotency_key: a caller's key; the same key never creates a second job.
+        as_of: end of the engagement window; defaults to when the job first started.
+        progress: called with the number of accounts of each batch once it is committed.
+        batch_size: accounts per transaction.
+    """
+    if job_id is None:
+        if idempotency_key is not None and (found := _job_by_key(engine, idempotency_key)):
+            return _check_same_request(found, solution_interest, audience, mode)
+        job_id = create_job(
+            engine,
+            solution_interest=solution_interest,
+            audience=audience,
+            mode=mode,
+            idempotency_key=idempotency_key,
+        )
+    return run_job(engine, job_id, as_of=as_of, progress=progress, batch_size=batch_size)
+
+
+def create_job(
+    engine: Engine,
+    *,
+    solution_interest: str,
+    audience: str,
+    mode: str = "rules",
+    idempotency_key: str | None = None,
+) -> int:
+    """Store a queued job (for an API to run it in the background); returns its id.
+
+    An existing ``idempotency_key`` returns the id of its job instead.
+    """
+    checked = check_mode(mode)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            interest_id, audience_id = resolve_names(session, solution_interest, audience)
+            row = GenerationJobRow(
+                idempotency_key=idempotency_key,
+                solution_interest_id=interest_id,
+                audience_id=audience_id,
+                mode=checked.value,
+                state=JobState.QUEUED.value,
+            )
+            session.add(row)
+            session.flush()
+            return row.id
+    except IntegrityError:
+        # Another caller stored the same key between our look-up and our insert.
+        found = _job_by_key(engine, idempotency_key) if idempotency_key else None
+        if found is None:
+            raise
+        return _check_same_request(found, solution_interest, audience, mode).job_id
+
+
+def run_job(
+    engine: Engine,
+    job_id: int,
+    *,
+    as_of: datetime | None = None,
+    progress: Progress | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> GenerationReport:
+    """Run a queued job, or resume a failed or interrupted one after its cursor.
+
+    A job that already succeeded is returned as it is. Errors mark the job failed (with
+    the error text) and are raised again.
+    """
+    report = get_job(engine, job_id)
+    if report.state == JobState.SUCCEEDED:
+        return report
+    check_mode(report.mode)
+    started = _mark_running(engine, job_id)
+    try:
+        changed = _process(engine, report, as_of or started, progress, batch_size)
+    except BaseException as exc:
+        _mark_failed(engine, job_id, exc)
+        raise
+    return get_job(engine, job_id, engagement_updated=changed)
+
+
+def get_job(
+    engine: Engine, job_id: int, *, engagement_updated: int | None = None
+) -> GenerationReport:
+    """The stored state of a job, or NotFoundError."""
+    with unit_of_work(make_session_factory(engine)) as session:
+        row = session.get(GenerationJobRow, job_id)
+        if row is None:
+            raise NotFoundError(f"generation job {job_id} does not exist")
+        return _report(session, row, engagement_updated)
+
+
+def check_mode(mode: str) -> GenerationMode:
+    """The mode, if this service can run it now."""
+    try:
+        checked = GenerationMode(mode)
+    except ValueError:
+        names = ", ".join(m.value for m in GenerationMode)
+        raise InvariantError(f"unknown mode {mode!r}; use one of {names}", field="mode") from None
+    if checked is not GenerationMode.RULES:
+        raise TitleModelRequiredError(
+            f"mode {checked.value!r} needs a title model; none is available yet, use 'rules'"
+        )
+    return checked
+
+
+# --------------------------------------------------------------------------- job rows
+
+
+def _job_by_key(engine: Engine, key: str) -> GenerationReport | None:
+    with unit_of_work(make_session_factory(engine)) as session:
+        row = session.scalar(
+            select(GenerationJobRow).where(GenerationJobRow.idempotency_key == key)
+        )
+        return _report(session, row, None) if row else None
+
+
+def _check_same_request(
+    found: GenerationReport, solution_interest: str, audience: str, mode: str
+) -> GenerationReport:
+    """A reused idempotency key must come with the same request."""
+    if (found.solution_interest, found.audience, found.mode) != (solution_interest, audience, mode):
+        raise ConflictError(
+            f"idempotency key already used by job {found.job_id} for "
+            f"{found.solution_interest!r} x {found.audience!r} ({found.mode})"
+        )
+    return found
+
+
+def _report(
+    session: Session, row: GenerationJobRow, engagement_updated: int | None
+) -> GenerationReport:
+    interest = session.get_one(SolutionInterestRow, row.solution_interest_id)
+    audience = session.get_one(AccountAudienceRow, row.audience_id)
+    return GenerationReport(
+        job_id=row.id,
+        solution_interest=interest.name,
+        audience=audience.name,
+        mode=row.mode,
+        state=row.state,
+        total_accounts=row.total_accounts,
+        processed_accounts=row.processed_accounts,
+        cursor_account_id=row.cursor_account_id,
+        groups_created=row.groups_created,
+        groups_updated=row.groups_updated,
+        members_added=row.members_added,
+        members_removed=row.members_removed,
+        members_changed=row.members_changed,
+        error=row.error,
+        started_at=_utc(row.started_at),
+        finished_at=_utc(row.finished_at),
+        engagement_updated=engagement_updated,
+    )
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """SQLite gives naive datetimes back; they were stored in UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def _mark_running(engine: Engine, job_id: int) -> datetime:
+    """Set the job running; returns when it first started (the default engagement date)."""
+    with unit_of_work(make_session_factory(engine)) as session:
+        row = session.get_one(GenerationJobRow, job_id)
+        row.state, row.error = JobState.RUNNING.value, None
+        if row.started_at is None:
+            row.started_at = datetime.now(UTC)
+        started = _utc(row.started_at)
+    assert started is not None
+    return started
+
+
+def _mark_failed(engine: Engine, job_id: int, exc: BaseException) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(JOBS)
+            .where(JOBS.c.id == job_id)
+            .values(state=JobState.FAILED.value, error=f"{type(exc).__name__}: {exc}"[:2000])
+        )
+
+
+def _advance(conn: Connection, job_id: int, cursor: int, accounts: int, counts: _Counts) -> None:
+    """Move the cursor and add the batch's counts, in the batch's transaction."""
+    c = JOBS.c
+    conn.execute(
+        update(JOBS)
+        .where(c.id == job_id)
+        .values(
+            cursor_account_id=cursor,
+            processed_accounts=c.processed_accounts + accounts,
+            groups_created=c.groups_created + counts.groups_created,
+            groups_updated=c.groups_updated + counts.groups_updated,
+            members_added=c.members_added + counts.members_added,
+            members_removed=c.members_removed + counts.members_removed,
+            members_changed=c.members_changed + counts.members_changed,
+        )
+    )
+
+
+# --------------------------------------------------------------------------- processing
+
+
+def _batches(items: Sequence[int], size: int) -> Iterator[list[int]]:
+    """Consecutive slices of ``size`` items (itertools.batched needs Python 3.12)."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _process(
+    engine: Engine,
+    report: GenerationReport,
+    as_of: datetime,
+    progress: Progress | None,
+    batch_size: int,
+) -> int:
+    """Process the accounts after the cursor, then refresh engagement and finish the job."""
+    with unit_of_work(make_session_factory(engine)) as session:
+        interest_id, audience_id = resolve_names(session, report.solution_interest, report.audience)
+    context = load_context(engine, interest_id, audience_id)
+    pending = [a for a in context.account_ids if a > report.cursor_account_id]
+    with engine.begin() as conn:
+        conn.execute(
+            update(JOBS)
+            .where(JOBS.c.id == report.job_id)
+            .values(total_accounts=report.processed_accounts + len(pending))
+        )
+        engagement = store.person_engagement_by_id(conn, as_of)
+    matcher = RuleMatcher(context.cards)
+    for batch in _batches(pending, batch_size):
+        with engine.begin() as conn:
+            counts = _process_batch(conn, context, matcher, engagement, batch)
+            _advance(conn, report.job_id, batch[-1], len(batch), counts)
+        if progress:
+            progress(len(batch))
+    with engine.begin() as conn:
+        changed = store.refresh_group_engagement(conn, context.interest_id, engagement)
+        conn.execute(
+            update(JOBS)
+            .where(JOBS.c.id == report.job_id)
+            .values(state=JobState.SUCCEEDED.value, finished_at=datetime.now(UTC))
+        )
+    return changed
+
+
+def _process_batch(
+    conn: Connection,
+    context: JobContext,
+    matcher: RuleMatcher,
+    engagement: Sequence[float],
+    account_ids: Sequence[int],
+) -> _Counts:
+    """Match, reconcile and write the groups of one batch of accounts."""
+    stored = store.load_groups(conn, context.interest_id, account_ids)
+    # A deleted group was deleted on purpose: a job does not bring it back.
+    live = [a for a in account_ids if not (a in stored and stored[a][3])]
+    group_ids = {a: stored[a][0] for a in live if a in stored}
+    plans = _plan_batch(conn, context, matcher, engagement, live, group_ids)
+    scores = {
+        a: _score_group(context.card_scores, plan.assigned_by_role) for a, plan in plans.items()
+    }
+    new = {a: s for a, s in scores.items() if a not in group_ids}
+    created = store.insert_groups(conn, context.interest_id, context.template_id, new)
+    updated = _write_existing_scores(conn, stored, group_ids, scores)
+    all_ids = group_ids | created
+    _write_members(conn, plans, all_ids)
+    _write_roles(conn, scores, all_ids, store.load_group_roles(conn, list(group_ids.values())))
+    counts = _Counts(groups_created=len(created))
+    for account_id, plan in plans.items():
+        counts.members_added += plan.added
+        counts.members_removed += plan.removed
+        counts.members_changed += plan.changed
+        in_place = account_id in group_ids
+        if in_place and (plan.touches_members or account_id in updated):
+            counts.groups_updated += 1
+    return counts
+
+
+def _plan_batch(
+    conn: Connection,
+    context: JobContext,
+    matcher: RuleMatcher,
+    engagement: Sequence[float],
+    account_ids: Sequence[int],
+    group_ids: dict[int, int],
+) -> dict[int, MemberPlan]:
+    """account id -> member plan, from the persons' first matching cards and stored members."""
+    matches: dict[int, dict[int, Any]] = {a: {} for a in account_ids}
+    match = matcher.match
+    for person in store.load_persons(conn, account_ids, engagement):
+        found = match(person)
+        if found is not None:
+            matches[person.account_id][person.person_id] = found
+    members = store.load_members(conn, list(group_ids.values()))
+    return {
+        a: reconcile_members(
+            matches[a], members.get(group_ids.get(a, -1), ()), context.role_ids, MemberSource.RULE
+        )
+        for a in account_ids
+    }
+
+
+def _write_existing_scores(
+    conn: Connection,
+    stored: dict[int, tuple[int, float, dict[str, Any], bool]],
+    group_ids: dict[int, int],
+    scores: dict[int, GroupScores],
+) -> set[int]:
+    """Store changed completeness of existing groups; returns the accounts whose changed."""
+    changed = {
+        a: scores[a]
+        for a in group_ids
+        if scores[a].completeness != stored[a][1] or scores[a].role_completeness != stored[a][2]
+    }
+    store.update_group_scores(conn, {group_ids[a]: s for a, s in changed.items()})
+    return set(changed)
+
+
+def _write_members(
+    conn: Connection, plans: dict[int, MemberPlan], group_ids: dict[int, int]
+) -> None:
+    """Insert, update and remove members in three bulk statements."""
+    source = MemberSource.RULE.value
+    inserts = [(group_ids[a], w) for a, p in plans.items() for w in p.writes if w.member_id is None]
+    updates = [w for p in plans.values() for w in p.writes if w.member_id is not None]
+    removals = [m for p in plans.values() for m in p.removals]
+    store.insert_members(conn, inserts, source)
+    store.update_members(conn, updates, source)
+    store.remove_members(conn, removals, source)
+
+
+def _write_roles(
+    conn: Connection,
+    scores: dict[int, GroupScores],
+    group_ids: dict[int, int],
+    stored: dict[int, set[store.RoleRowValues]],
+) -> None:
+    """Write the group_roles rows that differ from what is stored."""
+    rows = [
+        (group_ids[a], values)
+        for a, s in scores.items()
+        for values in s.roles
+        if values not in stored.get(group_ids[a], set())
+    ]
+    store.write_group_roles(conn, rows)

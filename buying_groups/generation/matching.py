@@ -1,0 +1,217 @@
+"""Which role card assigns a person: the first card, in priority order, whose conditions match.
+
+Titles repeat heavily (a million persons share tens of thousands of titles), so a match is
+computed once per *class* of persons and cached. A class is the tuple of the attributes the
+template's conditions actually read, with the engagement score reduced to its position
+among the thresholds the conditions compare it with: every comparison has the same outcome
+for every score in one position, so the cached result is exact, not an approximation.
+"""
+
+from __future__ import annotations
+
+import json
+from bisect import bisect_left
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, NamedTuple
+
+from buying_groups.domain.conditions import (
+    AttributeCondition,
+    CompiledCondition,
+    Condition,
+    PersonFacts,
+    compile_condition,
+)
+from buying_groups.domain.role_templates import RoleCard
+
+#: Person attributes read straight from the CRM; the others (function, seniority, persona,
+#: role probabilities) are inferred by a title model and are absent in rules mode.
+CRM_TEXT_ATTRIBUTES: Final = ("job_title", "department", "country", "email_domain")
+RULE_CONFIDENCE: Final = 1.0
+
+
+class PersonRecord(NamedTuple):
+    """The CRM fields of a person that conditions can read (before any model runs).
+
+    A NamedTuple rather than a dataclass: one is built per person, and tuples build fastest.
+    """
+
+    person_id: int
+    account_id: int
+    job_title: str | None
+    department: str | None
+    country: str | None
+    email: str | None
+    engagement_score: float
+
+
+@dataclass(frozen=True, slots=True)
+class CardMatch:
+    """A card assigned a person: the card's position and role, and the evidence as JSON text.
+
+    ``evidence_json`` is serialised once per class of persons and written as is.
+    """
+
+    position: int
+    role: str
+    evidence: dict[str, Any]
+    evidence_json: str
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledCard:
+    position: int
+    role: str
+    condition: CompiledCondition
+    reads_engagement: bool
+
+    def evaluate(self, facts: PersonFacts) -> CardMatch | None:
+        """The match with its evidence, if the card's condition holds."""
+        result = self.condition.evaluate(facts)
+        if result is None:
+            return None
+        evidence = {
+            "card": self.position,
+            "role": self.role,
+            "fired": [{"path": f.path, "description": f.description} for f in result.fired],
+            "condition": result.summary,
+        }
+        return CardMatch(self.position, self.role, evidence, json.dumps(evidence))
+
+
+# Per class of CRM text: the text-only card that matched (evaluation stops there) and the
+# engagement-reading cards before it, which are evaluated again per engagement bucket.
+_TextPlan = tuple["CardMatch | _CompiledCard", ...]
+
+
+def email_domain(email: str | None) -> str | None:
+    """The part of an e-mail address after the last @, lower case; None without one."""
+    if not email or "@" not in email:
+        return None
+    return email.rpartition("@")[2].lower() or None
+
+
+class RuleMatcher:
+    """First-matching-card assignment for one template, cached per class of persons."""
+
+    def __init__(self, cards: Sequence[RoleCard]) -> None:
+        self._cards = tuple(
+            _CompiledCard(
+                position,
+                card.role,
+                compile_condition(card.conditions),
+                any(leaf.attribute == "engagement_score" for leaf in _leaves(card.conditions)),
+            )
+            for position, card in enumerate(cards)
+            if card.conditions is not None
+        )
+        leaves = [leaf for c in self._cards for leaf in _leaves(c.condition.condition)]
+        used = {leaf.attribute for leaf in leaves}
+        self._plans: dict[Hashable, _TextPlan] = {}
+        self._thresholds = _engagement_thresholds(leaves)
+        self._uses_engagement = "engagement_score" in used
+        self._key_of = _key_function([a for a in CRM_TEXT_ATTRIBUTES if a in used])
+        self._cache: dict[Hashable, CardMatch | None] = {}
+
+    @property
+    def cached_classes(self) -> int:
+        """How many distinct classes of persons have been evaluated."""
+        return len(self._cache)
+
+    def match(self, person: PersonRecord) -> CardMatch | None:
+        """The first card whose conditions hold for ``person``, or None."""
+        key = (self._key_of(person), self._bucket(person.engagement_score))
+        try:
+            return self._cache[key]
+        except KeyError:
+            found = self._cache[key] = self._evaluate(person)
+            return found
+
+    def _bucket(self, score: float) -> int:
+        """The score's position among the thresholds: below t0, at t0, between t0 and t1..."""
+        if not self._uses_engagement:
+            return 0
+        index = bisect_left(self._thresholds, score)
+        exact = index < len(self._thresholds) and self._thresholds[index] == score
+        return 2 * index + exact
+
+    def _evaluate(self, person: PersonRecord) -> CardMatch | None:
+        """Evaluate the cards in priority order; called once per class of persons.
+
+        Text-only cards are evaluated once per class of text (their plan is cached), so a
+        title seen in several engagement buckets only re-runs the engagement cards.
+        """
+        text_key = self._key_of(person)
+        plan = self._plans.get(text_key)
+        if plan is None:
+            plan = self._plans[text_key] = self._text_plan(_facts(person))
+        facts: PersonFacts | None = None
+        for step in plan:
+            if isinstance(step, CardMatch):
+                return step
+            facts = facts or _facts(person)
+            found = step.evaluate(facts)
+            if found is not None:
+                return found
+        return None
+
+    def _text_plan(self, facts: PersonFacts) -> _TextPlan:
+        """The cards to try in order for one class of text (see _TextPlan)."""
+        plan: list[CardMatch | _CompiledCard] = []
+        for card in self._cards:
+            if card.reads_engagement:
+                plan.append(card)
+            elif (found := card.evaluate(facts)) is not None:
+                plan.append(found)
+                break
+        return tuple(plan)
+
+
+def _facts(person: PersonRecord) -> PersonFacts:
+    """What conditions see of a person; inferred attributes stay absent (no model yet)."""
+    return PersonFacts(
+        job_title=person.job_title,
+        department=person.department,
+        country=person.country,
+        email_domain=email_domain(person.email),
+        engagement_score=person.engagement_score,
+    )
+
+
+def _leaves(condition: Condition) -> Iterator[AttributeCondition]:
+    """Every leaf of a condition tree."""
+    if isinstance(condition, AttributeCondition):
+        yield condition
+        return
+    for child in condition.children():
+        yield from _leaves(child)
+
+
+def _engagement_thresholds(leaves: Sequence[AttributeCondition]) -> list[float]:
+    """The sorted distinct numbers that engagement_score is compared with."""
+    values: set[float] = set()
+    for leaf in leaves:
+        if leaf.attribute != "engagement_score" or leaf.value is None:
+            continue
+        raw = leaf.value if isinstance(leaf.value, list) else [leaf.value]
+        values.update(float(v) for v in raw)
+    return sorted(values)
+
+
+def _key_function(attributes: Sequence[str]) -> Callable[[PersonRecord], Hashable]:
+    """A function returning the attributes the conditions read (email as its domain)."""
+    getters = [_getter(a) for a in attributes]
+    if len(getters) == 1:
+        return getters[0]
+    return lambda person: tuple(get(person) for get in getters)
+
+
+def _getter(attribute: str) -> Callable[[PersonRecord], Hashable]:
+    """Read one condition attribute off a person record."""
+    if attribute == "email_domain":
+        return lambda person: email_domain(person.email)
+    if attribute == "job_title":
+        return lambda person: person.job_title
+    if attribute == "department":
+        return lambda person: person.department
+    return lambda person: person.country

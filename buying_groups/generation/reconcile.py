@@ -1,0 +1,177 @@
+"""Turn the card matches of one group's persons into member changes, respecting precedence.
+
+Pure functions over plain values: the job loads what is stored, asks here what to change,
+and writes only that, so a rerun over unchanged data writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from buying_groups.domain.groups import MemberSource, may_override
+from buying_groups.generation.matching import CardMatch
+from buying_groups.scores.completeness import CardRequirement, group_completeness
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMember:
+    """A member row as the job needs it."""
+
+    id: int
+    person_id: int
+    role_id: int
+    source: str
+    evidence: Mapping[str, Any] | None
+    is_removed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MemberWrite:
+    """A rule member to insert (``member_id`` None) or to set active with a role."""
+
+    member_id: int | None
+    person_id: int
+    role_id: int
+    evidence_json: str
+
+
+@dataclass
+class MemberPlan:
+    """What a job changes in one group, the counts it reports, and the active roles after."""
+
+    writes: list[MemberWrite] = field(default_factory=list)
+    removals: list[int] = field(default_factory=list)
+    added: int = 0
+    changed: int = 0
+    assigned_by_role: Counter[int] = field(default_factory=Counter)
+
+    @property
+    def removed(self) -> int:
+        """Members the job marks removed."""
+        return len(self.removals)
+
+    @property
+    def touches_members(self) -> bool:
+        """Whether anything is written for this group's members."""
+        return bool(self.writes or self.removals)
+
+
+def reconcile_members(
+    matches: Mapping[int, CardMatch],
+    stored: Iterable[StoredMember],
+    role_ids: Mapping[str, int],
+    source: MemberSource = MemberSource.RULE,
+) -> MemberPlan:
+    """Plan the member changes of one group.
+
+    Args:
+        matches: person id -> the card that assigns the person now (persons without a
+            match are absent).
+        stored: the group's member rows, removed ones included.
+        role_ids: role name -> role id.
+        source: the job's source; members set by a higher source are never touched, and
+            only members of this same source are removed when they stop matching.
+
+    Returns:
+        The writes and removals, the counts, and the active members per role id afterwards.
+    """
+    plan = MemberPlan()
+    seen: set[int] = set()
+    for member in stored:
+        seen.add(member.person_id)
+        _plan_stored(plan, member, matches.get(member.person_id), role_ids, source)
+    for person_id, match in matches.items():
+        if person_id not in seen:
+            role_id = role_ids[match.role]
+            plan.writes.append(MemberWrite(None, person_id, role_id, match.evidence_json))
+            plan.added += 1
+            plan.assigned_by_role[role_id] += 1
+    return plan
+
+
+def _plan_stored(
+    plan: MemberPlan,
+    member: StoredMember,
+    match: CardMatch | None,
+    role_ids: Mapping[str, int],
+    source: MemberSource,
+) -> None:
+    """Keep, change, re-add or remove one stored member."""
+    if not may_override(MemberSource(member.source), source):
+        if not member.is_removed:
+            plan.assigned_by_role[member.role_id] += 1
+        return
+    if match is None:
+        if member.source == source.value and not member.is_removed:
+            plan.removals.append(member.id)
+        elif not member.is_removed:
+            # Same precedence but another source (a model member in a rules job): kept.
+            plan.assigned_by_role[member.role_id] += 1
+        return
+    role_id = role_ids[match.role]
+    plan.assigned_by_role[role_id] += 1
+    if _unchanged(member, role_id, match, source):
+        return
+    plan.writes.append(MemberWrite(member.id, member.person_id, role_id, match.evidence_json))
+    if member.is_removed:
+        plan.added += 1
+    else:
+        plan.changed += 1
+
+
+def _unchanged(member: StoredMember, role_id: int, match: CardMatch, source: MemberSource) -> bool:
+    """Whether the stored member already says what the match says."""
+    return (
+        not member.is_removed
+        and member.source == source.value
+        and member.role_id == role_id
+        and member.evidence == match.evidence
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CardScore:
+    """A template card as the scores and the group_roles rows need it."""
+
+    role_id: int
+    role: str
+    weighting: int
+    members_required: int
+    required_for_completeness: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GroupScores:
+    """Completeness of one group, overall and per card (a group_roles row each)."""
+
+    completeness: float
+    role_completeness: dict[str, float]
+    roles: tuple[tuple[int, int, int, float, bool], ...]
+
+
+def score_group(cards: Sequence[CardScore], assigned_by_role: Mapping[int, int]) -> GroupScores:
+    """Completeness from the active members per role id.
+
+    ``roles`` holds (role_id, assigned, required, completeness, required_for_completeness)
+    per card, in card order.
+    """
+    requirements = [
+        CardRequirement(c.role, c.members_required, c.required_for_completeness, c.weighting)
+        for c in cards
+    ]
+    by_name = {c.role: assigned_by_role.get(c.role_id, 0) for c in cards}
+    result = group_completeness(requirements, by_name)
+    roles = tuple(
+        (
+            c.role_id,
+            by_name[c.role],
+            c.members_required,
+            result.per_role[c.role],
+            c.required_for_completeness,
+        )
+        for c in cards
+    )
+    return GroupScores(result.overall, dict(result.per_role), roles)

