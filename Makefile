@@ -26,6 +26,9 @@ $(STAMP): pyproject.toml
 run: setup
 	$(BIN)/buying-groups db upgrade
 	$(BIN)/buying-groups demo seed --size $(SIZE) --if-empty
+	# Trains and registers the default title model only when the registry has no champion.
+	$(BIN)/python -m training.default_model
+	$(BIN)/buying-groups api-keys create --name local-admin --scopes admin --if-none
 	$(BIN)/buying-groups serve
 
 lint: setup
@@ -40,13 +43,20 @@ pytest: setup
 
 test: lint typecheck pytest
 
+# Benchmarks print numbers; CI runs their short modes through tests/benchmarks.
 bench-import: setup
-	$(BIN)/python -m serving.benchmarks.import_benchmark $(if $(CI),--short,)
+	$(BIN)/python benchmarks/import_benchmark.py $(if $(CI),--short,)
 
-bench: bench-import
+bench: setup
+	$(BIN)/python benchmarks/generation_benchmark.py $(if $(CI),--short,)
+
+bench-titles: setup
+	$(BIN)/python -m training.bench_titles $(if $(CI),--short,)
 
 mlflow: setup
-	$(BIN)/mlflow ui --backend-store-uri "sqlite:///$(CURDIR)/var/mlflow/mlflow.db" --host 127.0.0.1 --port 5000
+	mkdir -p var/mlflow
+	$(BIN)/mlflow ui --backend-store-uri "sqlite:///$(CURDIR)/var/mlflow/mlflow.db" \
+		--default-artifact-root "$(CURDIR)/var/mlflow/artifacts" --host 127.0.0.1 --port 5000
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
