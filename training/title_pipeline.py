@@ -253,26 +253,105 @@ def train_titles(
         random_state=seed,
         **(classifier_params or {}),
     )
-    with _progress(progress, 5, f"train {name}") as bar:
-        with _step(bar, "split"):
-            train, test = held_out_split(frame, targets, test_size, seed)
-        client = configure_mlflow(tracking_uri)
-        experiment_id = ensure_experiment(client, name, artifact_root)
+    train, test = held_out_split(frame, targets, test_size, seed)
+    setup = RunSetup(
+        name=name,
+        targets=targets,
+        seed=seed,
+        test_size=test_size,
+        promote=promote,
+        blas_threads=blas_threads,
+        log_plots=log_plots,
+        tracking_uri=tracking_uri,
+        artifact_root=artifact_root,
+        progress=progress,
+    )
+    return fit_and_register(classifier, frame, train, test, setup)
+
+
+@dataclass
+class RunSetup:
+    """How :func:`fit_and_register` logs, registers and promotes one training run.
+
+    Attributes:
+        name: registered model name (and MLflow experiment name).
+        targets: the label columns predicted.
+        seed: the split and model seed (logged).
+        test_size: the held-out share (logged).
+        promote: move ``@champion`` even when the challenger does not win.
+        blas_threads: BLAS threads while fitting; ``None`` keeps the library default.
+        log_plots: log the confusion-matrix and reliability plots.
+        tracking_uri: MLflow tracking and registry store.
+        artifact_root: folder for the experiment's artifacts when it is created.
+        progress: show a progress bar.
+        weight_column: a column of ``train`` with per-row sample weights, if any.
+        extra_params: further MLflow parameters (how the data was built...).
+        tags: further MLflow run tags.
+    """
+
+    name: str
+    targets: list[str]
+    seed: int = 0
+    test_size: float = 0.2
+    promote: bool = False
+    blas_threads: int | None = 1
+    log_plots: bool = True
+    tracking_uri: str = DEFAULT_TRACKING_URI
+    artifact_root: str | None = DEFAULT_ARTIFACT_ROOT
+    progress: bool = True
+    weight_column: str | None = None
+    extra_params: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def fit_and_register(
+    classifier: TitleClassifier,
+    frame: pd.DataFrame,
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    setup: RunSetup,
+) -> TrainResult:
+    """Fit on ``train``, score on ``test``, log to MLflow, register, promote if it wins.
+
+    The shared back half of every title-model pipeline (persona, buying-group role): the
+    caller builds the data and chooses the held-out rows, this does the rest the same way.
+
+    Args:
+        classifier: an unfitted classifier.
+        frame: all rows (fingerprinted and logged).
+        train: the rows to fit on.
+        test: the held-out rows that score the challenger and the champion.
+        setup: names, store and logging options.
+
+    Returns:
+        The new version, its held-out metrics, the champion's on the same rows, and
+        whether the alias moved.
+    """
+    name, targets = setup.name, setup.targets
+    weights = None if setup.weight_column is None else train[setup.weight_column].to_numpy()
+    with _progress(setup.progress, 4, f"train {name}") as bar:
+        client = configure_mlflow(setup.tracking_uri)
+        experiment_id = ensure_experiment(client, name, setup.artifact_root)
         with mlflow.start_run(experiment_id=experiment_id) as run:
-            _log_setup(frame, train, test, targets, classifier, seed, test_size)
+            _log_setup(frame, train, test, targets, classifier, setup.seed, setup.test_size)
+            mlflow.log_params(setup.extra_params)
+            mlflow.set_tags(setup.tags)
             # Many small solver steps on shared cores: one BLAS thread was 5-7x faster than
             # OpenBLAS's two competing ones when measured on the 2-core CI machine.
-            with _step(bar, f"fit ({len(train)} rows)"), threadpool_limits(blas_threads, "blas"):
-                classifier.fit(train[TITLE_COLUMN].tolist(), train[targets])
+            with (
+                _step(bar, f"fit ({len(train)} rows)"),
+                threadpool_limits(setup.blas_threads, "blas"),
+            ):
+                classifier.fit(train[TITLE_COLUMN].tolist(), train[targets], sample_weight=weights)
             with _step(bar, "evaluate"):
                 held_out, metrics = _score(classifier, test, targets)
-                _log_scores(held_out, metrics, targets if log_plots else [])
+                _log_scores(held_out, metrics, targets if setup.log_plots else [])
             with _step(bar, "log and register"):
                 examples = test[TITLE_COLUMN].head(5).tolist()
                 info = log_title_model(classifier, examples, registered_model_name=name)
             with _step(bar, "compare with champion"):
                 version = str(info.registered_model_version)
-                decision = _decide(client, name, version, test, targets, metrics, promote)
+                decision = _decide(client, name, version, test, targets, metrics, setup.promote)
     return TrainResult(
         name=name,
         version=version,

@@ -25,8 +25,12 @@ from buying_groups.domain.groups import MemberSource
 from buying_groups.generation import store
 from buying_groups.generation.context import JobContext, load_context, resolve_names
 from buying_groups.generation.matching import RuleMatcher
-from buying_groups.generation.reconcile import GroupScores, MemberPlan, reconcile_members
-from buying_groups.generation.reconcile import score_group as _score_group
+from buying_groups.generation.reconcile import (
+    GroupScorer,
+    GroupScores,
+    MemberPlan,
+    reconcile_members,
+)
 from buying_groups.storage.database import make_session_factory, unit_of_work
 from buying_groups.storage.tables import (
     AccountAudienceRow,
@@ -360,10 +364,10 @@ def _process(
             .values(total_accounts=report.processed_accounts + len(pending))
         )
         engagement = store.person_engagement_by_id(conn, as_of)
-    matcher = RuleMatcher(context.cards)
+    matcher, scorer = RuleMatcher(context.cards), GroupScorer(context.card_scores)
     for batch in _batches(pending, batch_size):
         with engine.begin() as conn:
-            counts = _process_batch(conn, context, matcher, engagement, batch)
+            counts = _process_batch(conn, context, (matcher, scorer), engagement, batch)
             _advance(conn, report.job_id, batch[-1], len(batch), counts)
         if progress:
             progress(len(batch))
@@ -380,19 +384,22 @@ def _process(
 def _process_batch(
     conn: Connection,
     context: JobContext,
-    matcher: RuleMatcher,
+    caches: tuple[RuleMatcher, GroupScorer],
     engagement: Sequence[float],
     account_ids: Sequence[int],
 ) -> _Counts:
-    """Match, reconcile and write the groups of one batch of accounts."""
+    """Match, reconcile and write the groups of one batch of accounts.
+
+    ``caches`` live for the whole job: card matches per class of persons, scores per
+    pattern of members per role.
+    """
+    matcher, scorer = caches
     stored = store.load_groups(conn, context.interest_id, account_ids)
     # A deleted group was deleted on purpose: a job does not bring it back.
     live = [a for a in account_ids if not (a in stored and stored[a][3])]
     group_ids = {a: stored[a][0] for a in live if a in stored}
     plans = _plan_batch(conn, context, matcher, engagement, live, group_ids)
-    scores = {
-        a: _score_group(context.card_scores, plan.assigned_by_role) for a, plan in plans.items()
-    }
+    scores = {a: scorer(plan.assigned_by_role) for a, plan in plans.items()}
     new = {a: s for a, s in scores.items() if a not in group_ids}
     created = store.insert_groups(conn, context.interest_id, context.template_id, new)
     updated = _write_existing_scores(conn, stored, group_ids, scores)
@@ -420,11 +427,12 @@ def _plan_batch(
 ) -> dict[int, MemberPlan]:
     """account id -> member plan, from the persons' first matching cards and stored members."""
     matches: dict[int, dict[int, Any]] = {a: {} for a in account_ids}
-    match = matcher.match
-    for person in store.load_persons(conn, account_ids, engagement):
-        found = match(person)
+    match, known = matcher.match, len(engagement)
+    for person in store.load_persons(conn, account_ids):
+        person_id = person[0]
+        found = match(person, engagement[person_id] if person_id < known else 0.0)
         if found is not None:
-            matches[person.account_id][person.person_id] = found
+            matches[person[1]][person_id] = found
     members = store.load_members(conn, list(group_ids.values()))
     return {
         a: reconcile_members(

@@ -13,7 +13,9 @@ import json
 from bisect import bisect_left
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, NamedTuple
+from operator import itemgetter
+from types import MappingProxyType
+from typing import Any, Final
 
 from buying_groups.domain.conditions import (
     AttributeCondition,
@@ -30,19 +32,13 @@ CRM_TEXT_ATTRIBUTES: Final = ("job_title", "department", "country", "email_domai
 RULE_CONFIDENCE: Final = 1.0
 
 
-class PersonRecord(NamedTuple):
-    """The CRM fields of a person that conditions can read (before any model runs).
-
-    A NamedTuple rather than a dataclass: one is built per person, and tuples build fastest.
-    """
-
-    person_id: int
-    account_id: int
-    job_title: str | None
-    department: str | None
-    country: str | None
-    email: str | None
-    engagement_score: float
+#: A person as the driver returns it: (person_id, account_id, job_title, department,
+#: country, email). Kept a plain tuple: a million are read per job, and only the few
+#: persons whose class is new are turned into PersonFacts.
+PersonFields = tuple[int, int, str | None, str | None, str | None, str | None]
+_FIELD_OF: Final = MappingProxyType(
+    {"job_title": 2, "department": 3, "country": 4, "email_domain": 5}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,44 +108,50 @@ class RuleMatcher:
         self._uses_engagement = "engagement_score" in used
         self._key_of = _key_function([a for a in CRM_TEXT_ATTRIBUTES if a in used])
         self._cache: dict[Hashable, CardMatch | None] = {}
+        self._class_of: Callable[[PersonFields, float], Hashable] = self._class_with_engagement
+        if not self._uses_engagement:
+            # Engagement is not read: the text alone is the class (no tuple, no bisect).
+            key_of = self._key_of
+            self._class_of = lambda person, _engagement: key_of(person)
 
     @property
     def cached_classes(self) -> int:
         """How many distinct classes of persons have been evaluated."""
         return len(self._cache)
 
-    def match(self, person: PersonRecord) -> CardMatch | None:
-        """The first card whose conditions hold for ``person``, or None."""
-        key = (self._key_of(person), self._bucket(person.engagement_score))
+    def match(self, person: PersonFields, engagement: float) -> CardMatch | None:
+        """The first card whose conditions hold for ``person`` at ``engagement``, or None."""
+        key = self._class_of(person, engagement)
         try:
             return self._cache[key]
         except KeyError:
-            found = self._cache[key] = self._evaluate(person)
+            found = self._cache[key] = self._evaluate(person, engagement)
             return found
 
-    def _bucket(self, score: float) -> int:
-        """The score's position among the thresholds: below t0, at t0, between t0 and t1..."""
-        if not self._uses_engagement:
-            return 0
-        index = bisect_left(self._thresholds, score)
-        exact = index < len(self._thresholds) and self._thresholds[index] == score
-        return 2 * index + exact
+    def _class_with_engagement(self, person: PersonFields, engagement: float) -> Hashable:
+        """The text the conditions read and the engagement's position among the thresholds.
 
-    def _evaluate(self, person: PersonRecord) -> CardMatch | None:
+        Positions: below t0, at t0, between t0 and t1, at t1, ... (__init__ picks a cheaper
+        function when no condition reads engagement).
+        """
+        index = bisect_left(self._thresholds, engagement)
+        exact = index < len(self._thresholds) and self._thresholds[index] == engagement
+        return (self._key_of(person), 2 * index + exact)
+
+    def _evaluate(self, person: PersonFields, engagement: float) -> CardMatch | None:
         """Evaluate the cards in priority order; called once per class of persons.
 
         Text-only cards are evaluated once per class of text (their plan is cached), so a
         title seen in several engagement buckets only re-runs the engagement cards.
         """
+        facts = _facts(person, engagement)
         text_key = self._key_of(person)
         plan = self._plans.get(text_key)
         if plan is None:
-            plan = self._plans[text_key] = self._text_plan(_facts(person))
-        facts: PersonFacts | None = None
+            plan = self._plans[text_key] = self._text_plan(facts)
         for step in plan:
             if isinstance(step, CardMatch):
                 return step
-            facts = facts or _facts(person)
             found = step.evaluate(facts)
             if found is not None:
                 return found
@@ -167,14 +169,15 @@ class RuleMatcher:
         return tuple(plan)
 
 
-def _facts(person: PersonRecord) -> PersonFacts:
+def _facts(person: PersonFields, engagement: float) -> PersonFacts:
     """What conditions see of a person; inferred attributes stay absent (no model yet)."""
+    _, _, job_title, department, country, email = person
     return PersonFacts(
-        job_title=person.job_title,
-        department=person.department,
-        country=person.country,
-        email_domain=email_domain(person.email),
-        engagement_score=person.engagement_score,
+        job_title=job_title,
+        department=department,
+        country=country,
+        email_domain=email_domain(email),
+        engagement_score=engagement,
     )
 
 
@@ -198,20 +201,15 @@ def _engagement_thresholds(leaves: Sequence[AttributeCondition]) -> list[float]:
     return sorted(values)
 
 
-def _key_function(attributes: Sequence[str]) -> Callable[[PersonRecord], Hashable]:
+def _key_function(attributes: Sequence[str]) -> Callable[[PersonFields], Hashable]:
     """A function returning the attributes the conditions read (email as its domain)."""
-    getters = [_getter(a) for a in attributes]
-    if len(getters) == 1:
-        return getters[0]
-    return lambda person: tuple(get(person) for get in getters)
-
-
-def _getter(attribute: str) -> Callable[[PersonRecord], Hashable]:
-    """Read one condition attribute off a person record."""
-    if attribute == "email_domain":
-        return lambda person: email_domain(person.email)
-    if attribute == "job_title":
-        return lambda person: person.job_title
-    if attribute == "department":
-        return lambda person: person.department
-    return lambda person: person.country
+    if "email_domain" in attributes:
+        fields = [_FIELD_OF[a] for a in attributes]
+        email = _FIELD_OF["email_domain"]
+        return lambda person: tuple(
+            email_domain(person[5]) if i == email else person[i] for i in fields
+        )
+    if not attributes:
+        return lambda person: ()
+    # itemgetter runs in C: the key is built for every person.
+    return itemgetter(*(_FIELD_OF[a] for a in attributes))

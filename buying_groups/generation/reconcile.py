@@ -175,3 +175,19 @@ def score_group(cards: Sequence[CardScore], assigned_by_role: Mapping[int, int])
         for c in cards
     )
     return GroupScores(result.overall, dict(result.per_role), roles)
+
+
+class GroupScorer:
+    """score_group with a cache: groups with the same members per card score the same."""
+
+    def __init__(self, cards: Sequence[CardScore]) -> None:
+        self._cards = tuple(cards)
+        self._cache: dict[tuple[int, ...], GroupScores] = {}
+
+    def __call__(self, assigned_by_role: Mapping[int, int]) -> GroupScores:
+        """The (shared, read-only) scores of a group with these active members per role id."""
+        counts = tuple(assigned_by_role.get(c.role_id, 0) for c in self._cards)
+        found = self._cache.get(counts)
+        if found is None:
+            found = self._cache[counts] = score_group(self._cards, assigned_by_role)
+        return found

@@ -161,12 +161,16 @@ class TitleClassifier(BaseEstimator):
 
     # ----------------------------------------------------------------------------- fitting
 
-    def fit(self, X: Sequence[str], y: pd.DataFrame) -> Self:
+    def fit(
+        self, X: Sequence[str], y: pd.DataFrame, sample_weight: Sequence[float] | None = None
+    ) -> Self:
         """Fit the embedder and one calibrated head per target column.
 
         Args:
             X: job titles.
             y: one column per target; NaN or "" means "no label for this target".
+            sample_weight: optional weight per row (e.g. weak labels count less than
+                confirmed ones); used by the regressions and their calibration.
 
         Returns:
             self.
@@ -176,13 +180,15 @@ class TitleClassifier(BaseEstimator):
         """
         titles = as_titles(X)
         labels = self._validate_labels(y, len(titles))
+        weights = self._validate_weights(sample_weight, len(titles))
         self.embedder_ = clone(self.embedder) if self.embedder is not None else self._default()
         embeddings = self.embedder_.fit_transform(titles)
         self.targets_ = [str(target) for target in labels.columns]
         # Calibration folds group equivalent titles ("Sr. Manager", "Senior Manager").
         groups = np.asarray([normalise_title(title) for title in titles], dtype=object)
         self.heads_ = {
-            target: self._fit_head(embeddings, labels[target], groups) for target in self.targets_
+            target: self._fit_head(embeddings, labels[target], groups, weights)
+            for target in self.targets_
         }
         self.classes_ = {target: head.classes for target, head in self.heads_.items()}
         self.calibration_ = {target: head.calibration for target, head in self.heads_.items()}
@@ -207,7 +213,27 @@ class TitleClassifier(BaseEstimator):
             raise TitleLabelsError("y has no target columns")
         return y.reset_index(drop=True)
 
-    def _fit_head(self, embeddings: FloatMatrix, column: pd.Series, groups: np.ndarray) -> _Head:
+    @staticmethod
+    def _validate_weights(
+        sample_weight: Sequence[float] | None, n_titles: int
+    ) -> np.ndarray | None:
+        """Check the weights are one finite, non-negative number per title."""
+        if sample_weight is None:
+            return None
+        weights = np.asarray(sample_weight, dtype=float)
+        if weights.shape != (n_titles,):
+            raise TitleLabelsError(f"X has {n_titles} titles but {weights.shape} weights")
+        if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+            raise TitleLabelsError("sample weights must be finite and non-negative")
+        return weights
+
+    def _fit_head(
+        self,
+        embeddings: FloatMatrix,
+        column: pd.Series,
+        groups: np.ndarray,
+        weights: np.ndarray | None = None,
+    ) -> _Head:
         """Fit one target on the rows that carry its label."""
         mask = _label_mask(column)
         if not mask.any():
@@ -224,7 +250,10 @@ class TitleClassifier(BaseEstimator):
         if isinstance(model, CalibratedClassifierCV):
             splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=self.random_state)
             model.set_params(cv=list(splitter.split(embeddings[mask], labels, groups[mask])))
-        model.fit(embeddings[mask], labels)
+        if weights is None:
+            model.fit(embeddings[mask], labels)
+        else:
+            model.fit(embeddings[mask], labels, sample_weight=weights[mask])
         head = _Head(
             classes=np.asarray(model.classes_, dtype=object), model=model, calibration=calibration
         )

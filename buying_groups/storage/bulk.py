@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import Connection
@@ -40,14 +41,29 @@ def execute_many(
         return
     compiled = cast(SQLCompiler, statement.compile(dialect=conn.dialect))
     names = list(compiled.positiontup or compiled.binds)
-    converters = [(n, _converter(compiled.binds[n].type, conn, n in preconverted)) for n in names]
+    converters = {
+        n: f for n in names if (f := _converter(compiled.binds[n].type, conn, n in preconverted))
+    }
     if compiled.positiontup:
-        parameters: list[Any] = [
-            tuple(f(row[n]) if f else row[n] for n, f in converters) for row in rows
-        ]
+        parameters: list[Any] = _tuples(rows, names, converters)
     else:
-        parameters = [{n: f(row[n]) if f else row[n] for n, f in converters} for row in rows]
+        parameters = [
+            {n: f(row[n]) if (f := converters.get(n)) else row[n] for n in names} for row in rows
+        ]
     conn.exec_driver_sql(str(compiled), parameters)
+
+
+def _tuples(
+    rows: Sequence[Mapping[str, Any]], names: list[str], converters: Mapping[str, Converter]
+) -> list[tuple[Any, ...]]:
+    """Positional parameters; without conversions itemgetter builds them in C."""
+    if not converters:
+        pick = itemgetter(*names)
+        if len(names) == 1:
+            return [(pick(row),) for row in rows]
+        return [pick(row) for row in rows]
+    steps = [(n, converters.get(n)) for n in names]
+    return [tuple(f(row[n]) if f else row[n] for n, f in steps) for row in rows]
 
 
 def _converter(bind_type: Any, conn: Connection, skip: bool) -> Converter | None:
