@@ -11,11 +11,13 @@ from sqlalchemy import Engine
 
 from buying_groups.settings import Settings, get_settings
 from buying_groups.storage.database import make_engine, make_session_factory
+from serving.job_runner import JobRunner
 from serving.problems import install_problem_handlers, problem_response
 from serving.routers import (
     account_audiences,
     accounts,
     events,
+    generation_jobs,
     health,
     imports,
     persons,
@@ -49,12 +51,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         owned = engine is None
         if owned:
             _attach_database(app, make_engine(settings.database_url))
+        app.state.job_runner.resume_unfinished()
         dispatcher = None
         if settings.webhooks_enabled:
             dispatcher = asyncio.create_task(
                 run_dispatcher(app.state.session_factory, settings.webhook_poll_seconds)
             )
         yield
+        app.state.job_runner.shutdown()
         if dispatcher is not None:
             dispatcher.cancel()
         if owned:
@@ -86,6 +90,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         solution_interests,
         account_audiences,
         events,
+        generation_jobs,
     )
     for module in routers:
         app.include_router(module.router, dependencies=[Depends(authorize)])
@@ -95,6 +100,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 def _attach_database(app: FastAPI, engine: Engine) -> None:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.job_runner = JobRunner(engine)
 
 
 def _limit_body_size(app: FastAPI, max_bytes: int) -> None:

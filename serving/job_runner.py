@@ -1,0 +1,51 @@
+"""Runs generation jobs in a background thread; jobs left unfinished are resumed at start-up."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from sqlalchemy import Engine, select
+
+from buying_groups.generation.jobs import JobState, run_job
+from buying_groups.storage.database import make_session_factory
+from buying_groups.storage.tables import GenerationJobRow
+
+log = logging.getLogger(__name__)
+
+
+class JobRunner:
+    """One worker: jobs run one after another, so the API's own requests keep a core."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generation")
+
+    def submit(self, job_id: int) -> Future[None]:
+        """Queue a job; its progress and outcome are stored in its row."""
+        return self._executor.submit(self._run, job_id)
+
+    def _run(self, job_id: int) -> None:
+        try:
+            run_job(self.engine, job_id)
+        except Exception:  # the failure is recorded on the job; the worker must live on
+            log.exception("generation job %s failed", job_id)
+
+    def resume_unfinished(self) -> list[int]:
+        """Queue every job that was queued or running when the service last stopped."""
+        unfinished = (JobState.QUEUED.value, JobState.RUNNING.value)
+        with make_session_factory(self.engine)() as session:
+            ids = list(
+                session.scalars(
+                    select(GenerationJobRow.id)
+                    .where(GenerationJobRow.state.in_(unfinished))
+                    .order_by(GenerationJobRow.id)
+                )
+            )
+        for job_id in ids:
+            self.submit(job_id)
+        return ids
+
+    def shutdown(self) -> None:
+        """Stop taking jobs; a job cut short resumes after its cursor at the next start."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
