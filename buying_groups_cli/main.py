@@ -26,6 +26,7 @@ from buying_groups_cli.configuration import (
     stage_models_app,
     templates_app,
 )
+from buying_groups_cli.generate import generate
 from buying_groups_cli.groups import groups_app
 from buying_groups_cli.output import fail, print_json, print_table, progress_bar, progress_bars
 from training.cli import evaluate_app, predict_app, train_app
@@ -50,6 +51,7 @@ app.add_typer(interests_app, name="solution-interests")
 app.add_typer(audiences_app, name="audiences")
 app.add_typer(stage_models_app, name="stage-models")
 app.add_typer(groups_app, name="groups")
+app.command("generate")(generate)
 app.add_typer(train_app, name="train")
 app.add_typer(predict_app, name="predict")
 app.add_typer(evaluate_app, name="evaluate")
@@ -219,6 +221,11 @@ def demo_seed(
             f"{imported.entity}: {imported.accepted} loaded, {len(imported.rejected)} rejected"
         )
     typer.echo(f"configuration: {report.configuration or 'kept the existing one'}")
+    for generation in report.generations:
+        typer.echo(
+            f"buying groups for {generation.solution_interest!r} x {generation.audience!r}: "
+            f"{generation.groups_created} created, {generation.members_added} members"
+        )
 
 
 @app.command("serve")

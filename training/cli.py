@@ -1,4 +1,4 @@
-"""Command line for title models: ``train titles``, ``predict titles``, ``evaluate titles``.
+"""Command line for title models: ``train titles``, ``train roles``, ``predict titles``...
 
 The lead mounts ``train_app``, ``predict_app`` and ``evaluate_app`` under the
 ``buying-groups`` command; ``python -m training.cli`` runs them standalone through ``app``.
@@ -109,6 +109,66 @@ def train_titles_command(
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
         return
     _print_frame(result.comparison(), f"{result.model_uri} on {len(result.held_out)} held-out")
+    typer.echo(f"{'promoted' if result.promoted else 'not promoted'}: {result.reason}")
+
+
+@train_app.command("roles")
+def train_roles_command(
+    solution_interest: Annotated[
+        str, typer.Option("--solution-interest", help="The solution interest's name.")
+    ],
+    name: Annotated[
+        str | None, typer.Option(help="Registered model name [default: role-<interest slug>].")
+    ] = None,
+    embedder: Annotated[
+        str, typer.Option(help=f"One of: {', '.join(EMBEDDER_NAMES)}.")
+    ] = DEFAULT_EMBEDDER,
+    promote: Annotated[bool, typer.Option(help="Make it the champion even if it loses.")] = False,
+    min_confirmed: Annotated[
+        int, typer.Option(help="Add weak rule labels below this many confirmed labels.")
+    ] = 200,
+    weak_weight: Annotated[float, typer.Option(help="Sample weight of a weak label.")] = 0.5,
+    seed: Annotated[int, typer.Option(help="Sample, split and model seed.")] = 0,
+    database_url: Annotated[
+        str | None, typer.Option(help="Database [default: BG_DATABASE_URL].")
+    ] = None,
+    tracking_uri: TrackingUriOption = None,
+    artifact_root: Annotated[
+        str | None, typer.Option(help="Artifact folder [default: BG_MLFLOW_ARTIFACT_ROOT].")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Train a solution interest's role model from confirmed (and weak) labels."""
+    from buying_groups.domain.errors import DomainError
+    from buying_groups.storage.database import make_engine
+    from training.role_pipeline import train_roles
+    from training.title_pipeline import TrainingDataError
+
+    engine = make_engine(database_url or get_settings().database_url)
+    try:
+        result = train_roles(
+            engine,
+            solution_interest,
+            name=name,
+            embedder=embedder,
+            promote=promote,
+            min_confirmed=min_confirmed,
+            weak_weight=weak_weight,
+            seed=seed,
+            tracking_uri=_tracking_uri(tracking_uri),
+            artifact_root=artifact_root or get_settings().mlflow_artifact_root,
+            progress=not json_output,
+        )
+    except (DomainError, TrainingDataError) as exc:
+        _console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    if json_output:
+        typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        return
+    title = f"{result.model_uri} on {len(result.held_out)} held-out {result.evaluation_set} rows"
+    _print_frame(result.comparison(), title)
     typer.echo(f"{'promoted' if result.promoted else 'not promoted'}: {result.reason}")
 
 

@@ -66,6 +66,7 @@ __all__ = [
     "ROLE_DATA_COLUMNS",
     "WEAK",
     "role_training_data",
+    "title_cards",
 ]
 
 #: The label of persons who belong to no buying group of the interest.
@@ -254,7 +255,7 @@ def _pool(session: Session, interest_id: int, exclude: set[str]) -> pd.DataFrame
     if session.scalar(accounts.limit(1)) is not None:
         query = query.where(PersonRow.account_id.in_(accounts))
     persons = pd.DataFrame(
-        session.execute(query).tuples().all(),
+        [tuple(row) for row in session.execute(query)],
         columns=["id", "account_id", "external_id", "title", "department", "country", "email"],
     )
     titled = persons["title"].fillna("").str.strip() != ""
@@ -269,7 +270,7 @@ def _weak_rows(
     seed: int,
 ) -> pd.DataFrame:
     """Label persons by the first matching title card; sample ``No role`` among the rest."""
-    matcher = RuleMatcher([card for card in cards if not _reads_engagement(card.conditions)])
+    matcher = RuleMatcher(title_cards(cards))
     fields = persons[["id", "account_id", "title", "department", "country", "email"]]
     # Engagement 0: no card left reads it (see the module docstring).
     matches = [matcher.match(person, 0.0) for person in fields.itertuples(index=False, name=None)]
@@ -293,6 +294,11 @@ def _sample(frame: pd.DataFrame, at_most: int | None, seed: int) -> pd.DataFrame
     if at_most is None or len(frame) <= at_most:
         return frame
     return frame.sample(n=at_most, random_state=seed).sort_index()
+
+
+def title_cards(cards: Sequence[RoleCard]) -> list[RoleCard]:
+    """The cards a title model can learn: those whose conditions do not read engagement."""
+    return [card for card in cards if not _reads_engagement(card.conditions)]
 
 
 def _reads_engagement(condition: Condition | None) -> bool:

@@ -11,6 +11,7 @@ import pandas as pd
 from sqlalchemy import Engine, insert, select
 
 from buying_groups.demo.crm import DEMO_REFERENCE_DATE, DemoCRM, generate_demo_crm
+from buying_groups.generation import GenerationReport, run_generation
 from buying_groups.imports.loader import (
     ImportReport,
     import_accounts,
@@ -23,6 +24,11 @@ from buying_groups.storage.database import make_session_factory, unit_of_work
 from buying_groups.storage.tables import DemoPersonTruthRow, PersonRow, table_of
 
 DEMO_CONFIGURATION = Path(__file__).resolve().parent / "configuration.yaml"
+#: (solution interest, audience) pairs whose groups the demo builds, so a new user sees groups.
+DEMO_GENERATIONS = (
+    ("Secure Edge", "All accounts"),
+    ("Data Cloud", "All accounts"),
+)
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 
 
@@ -33,13 +39,22 @@ class SeedReport:
     reports: list[ImportReport] = field(default_factory=list)
     truths: int = 0
     configuration: dict[str, int] = field(default_factory=dict)
+    generations: list[GenerationReport] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready summary."""
         counts = {
             r.entity: {"accepted": r.accepted, "rejected": len(r.rejected)} for r in self.reports
         }
-        return {"imported": counts, "truths": self.truths, "configuration": self.configuration}
+        groups = {
+            g.solution_interest: g.groups_created + g.groups_updated for g in self.generations
+        }
+        return {
+            "imported": counts,
+            "truths": self.truths,
+            "configuration": self.configuration,
+            "groups": groups,
+        }
 
 
 def shift_to_today(crm: DemoCRM, today: datetime) -> DemoCRM:
@@ -58,8 +73,10 @@ def seed_demo(
     *,
     progress: ProgressFactory | None = None,
     today: datetime | None = None,
+    generate: bool = True,
 ) -> SeedReport:
-    """Generate the demo CRM, import it, keep the truths, and apply the demo configuration."""
+    """Generate the demo CRM, import it, keep the truths, apply the demo configuration, and
+    build the demo buying groups by the templates' rules (unless ``generate`` is False)."""
     crm = shift_to_today(generate_demo_crm(size, seed), today or datetime.now(UTC))
     report = SeedReport()
     steps = (
@@ -72,6 +89,11 @@ def seed_demo(
         report.reports.append(importer(engine, frame, progress=advance))
     report.truths = store_truths(engine, crm.truth)
     report.configuration = apply_demo_configuration(engine)
+    if generate:
+        report.generations = [
+            run_generation(engine, solution_interest=interest, audience=audience)
+            for interest, audience in DEMO_GENERATIONS
+        ]
     return report
 
 

@@ -25,6 +25,7 @@ class JobContext:
     """The solution interest, its live template's cards and the audience, resolved to ids."""
 
     interest_id: int
+    interest_name: str
     template_id: int
     cards: tuple[RoleCard, ...]
     card_scores: tuple[CardScore, ...]
@@ -62,6 +63,7 @@ def load_context(engine: Engine, interest_id: int, audience_id: int) -> JobConte
         external_ids = repository.audience_accounts(audience.name)
         return JobContext(
             interest_id=interest_id,
+            interest_name=interest.name,
             template_id=interest.role_template_id,
             cards=template.cards,
             card_scores=tuple(

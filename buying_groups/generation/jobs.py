@@ -24,6 +24,7 @@ from buying_groups.domain.errors import ConflictError, InvariantError, NotFoundE
 from buying_groups.domain.groups import MemberSource
 from buying_groups.generation import store
 from buying_groups.generation.context import JobContext, load_context, resolve_names
+from buying_groups.generation.events import batch_events
 from buying_groups.generation.matching import RuleMatcher
 from buying_groups.generation.reconcile import (
     GroupScorer,
@@ -32,6 +33,7 @@ from buying_groups.generation.reconcile import (
     reconcile_members,
 )
 from buying_groups.storage.database import make_session_factory, unit_of_work
+from buying_groups.storage.event_repository import record_events
 from buying_groups.storage.tables import (
     AccountAudienceRow,
     GenerationJobRow,
@@ -404,6 +406,7 @@ def _process_batch(
     created = store.insert_groups(conn, context.interest_id, context.template_id, new)
     updated = _write_existing_scores(conn, stored, group_ids, scores)
     all_ids = group_ids | created
+    record_events(conn, batch_events(conn, context, plans, all_ids, set(created)))
     _write_members(conn, plans, all_ids)
     _write_roles(conn, scores, all_ids, store.load_group_roles(conn, list(group_ids.values())))
     counts = _Counts(groups_created=len(created))

@@ -81,3 +81,18 @@ def test_api_key_create_list_revoke(database: Engine) -> None:
     assert runner.invoke(app, ["api-keys", "revoke", key["prefix"]]).exit_code == 0
     bad = runner.invoke(app, ["api-keys", "create", "--scopes", "superuser"])
     assert bad.exit_code == 2 and "unknown scope" in bad.output
+
+
+def test_generate_builds_groups_and_reports_json(database: Engine) -> None:
+    from buying_groups.demo.seed import seed_demo
+
+    seed_demo(database, "small", generate=False)
+    args = ["generate", "--solution-interest", "Secure Edge", "--audience", "All accounts"]
+    first = runner.invoke(app, [*args, "--json"])
+    assert first.exit_code == 0, first.output
+    report = json.loads(first.stdout)
+    assert report["state"] == "succeeded" and report["groups_created"] == 40
+    again = json.loads(runner.invoke(app, [*args, "--json"]).stdout)
+    assert (again["groups_created"], again["members_added"], again["members_removed"]) == (0, 0, 0)
+    missing = runner.invoke(app, ["generate", "--solution-interest", "Nope", "--audience", "x"])
+    assert missing.exit_code == 2 and "Nope" in missing.output

@@ -389,7 +389,7 @@ def test_model_modes_need_a_title_model(crm: Engine) -> None:
 
 
 def test_demo_configuration_yields_groups_with_several_roles(engine: Engine) -> None:
-    seed_demo(engine, "small", today=DEMO_REFERENCE_DATE)
+    seed_demo(engine, "small", today=DEMO_REFERENCE_DATE, generate=False)
 
     report = run_generation(
         engine,
@@ -419,3 +419,36 @@ def _reset(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(delete(BuyingGroupRow))
         conn.execute(delete(GenerationJobRow))
+
+
+def _events(engine: Engine) -> list[tuple[str, dict[str, Any]]]:
+    from buying_groups.storage.tables import EventRow
+
+    with engine.connect() as conn:
+        rows = conn.execute(select(EventRow.type, EventRow.payload).order_by(EventRow.id))
+        return [(kind, payload) for kind, payload in rows]
+
+
+def test_jobs_record_outbox_events_once(crm: Engine) -> None:
+    report = _run(crm)
+    events = _events(crm)
+    kinds = [kind for kind, _ in events]
+    assert kinds.count("group.created") == report.groups_created
+    assert kinds.count("member.assigned") == report.members_added
+    assigned = [p for kind, p in events if kind == "member.assigned"]
+    assert all(p["person_external_id"] and p["role"] and p["source"] == "rule" for p in assigned)
+    _run(crm)
+    assert len(_events(crm)) == len(events)  # a rerun that changes nothing says nothing
+
+
+def test_maintenance_records_removals_and_role_changes(crm: Engine) -> None:
+    _run(crm)
+    before = len(_events(crm))
+    changed = [("P2", "A1", "Account Executive"), ("P1", "A1", "Security Engineer")]
+    import_persons(crm, _persons(changed))
+    _run(crm)
+    new = _events(crm)[before:]
+    assert sorted((k, p["person_external_id"]) for k, p in new) == [
+        ("member.assigned", "P1"),
+        ("member.removed", "P2"),
+    ]

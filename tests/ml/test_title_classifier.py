@@ -141,6 +141,18 @@ def test_a_target_without_labels_is_rejected() -> None:
         TitleClassifier(embedder=HashingEmbedder()).fit(["CEO", "CTO"], labels)
 
 
+def test_sample_weights_decide_between_conflicting_labels() -> None:
+    # The same titles labelled both ways: the heavier rows win.
+    titles = ["IT Manager", "IT Lead", "Head of IT", "IT Director"] * 2
+    labels = pd.DataFrame({"role": ["Influencer"] * 4 + ["Decision Maker"] * 4})
+    weights = [1.0] * 4 + [0.1] * 4
+    model = TitleClassifier(embedder=HashingEmbedder(), calibration="none")
+    predicted = model.fit(titles, labels, sample_weight=weights).predict(titles[:4])
+    assert set(predicted["role"]) == {"Influencer"}
+    with pytest.raises(TitleLabelsError):
+        model.fit(titles, labels, sample_weight=[1.0, -1.0] * 4)
+
+
 def test_scikit_learn_parameter_conventions() -> None:
     # check_estimator itself feeds numeric arrays and 1-D targets; these checks don't fit.
     model = TitleClassifier(embedder=HashingEmbedder())

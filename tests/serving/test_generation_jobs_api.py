@@ -25,7 +25,7 @@ def _wait(client: TestClient, job_id: int, timeout: float = 60) -> dict[str, Any
 
 
 def test_job_runs_in_the_background_and_builds_groups(client: TestClient, engine: Engine) -> None:
-    seed_demo(engine, "small")
+    seed_demo(engine, "small", generate=False)
     created = client.post("/v1/generation-jobs", json=BODY | {"idempotency_key": "k1"})
     assert created.status_code == 202
     assert created.headers["location"] == f"/v1/generation-jobs/{created.json()['job_id']}"
@@ -38,7 +38,7 @@ def test_job_runs_in_the_background_and_builds_groups(client: TestClient, engine
 
 
 def test_unknown_audience_and_mode_are_refused(client: TestClient, engine: Engine) -> None:
-    seed_demo(engine, "small")
+    seed_demo(engine, "small", generate=False)
     missing = client.post("/v1/generation-jobs", json=BODY | {"audience": "Nope"})
     assert missing.status_code == 404 and "Nope" in missing.json()["detail"]
     bad_mode = client.post("/v1/generation-jobs", json=BODY | {"mode": "magic"})
@@ -46,7 +46,7 @@ def test_unknown_audience_and_mode_are_refused(client: TestClient, engine: Engin
 
 
 def test_queued_job_is_resumed_when_the_service_starts(client_factory: Any, engine: Engine) -> None:
-    seed_demo(engine, "small")
+    seed_demo(engine, "small", generate=False)
     job_id = create_job(engine, solution_interest="Secure Edge", audience="DACH enterprise")
     client = client_factory(["read"])  # entering the client runs the lifespan
     assert _wait(client, job_id)["state"] == "succeeded"
