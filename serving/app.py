@@ -16,6 +16,7 @@ from serving.problems import install_problem_handlers, problem_response
 from serving.routers import (
     account_audiences,
     accounts,
+    buying_groups,
     events,
     generation_jobs,
     health,
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         account_audiences,
         events,
         generation_jobs,
+        buying_groups,
     )
     for module in routers:
         app.include_router(module.router, dependencies=[Depends(authorize)])

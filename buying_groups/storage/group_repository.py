@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from buying_groups.domain.errors import ConflictError, NotFoundError
+from buying_groups.domain.events import EventType
 from buying_groups.domain.group_filters import GroupFilter, GroupSort, GroupSortKey
 from buying_groups.domain.group_views import (
     HISTOGRAM_EDGES,
@@ -31,6 +32,7 @@ from buying_groups.domain.groups import MemberSource
 from buying_groups.domain.stage_models import StageModel
 from buying_groups.storage.configuration_repository import ConfigurationRepository
 from buying_groups.storage.crm_repository import CrmRepository, Page
+from buying_groups.storage.event_repository import event_row, record_events
 from buying_groups.storage.tables import (
     AccountRow,
     BuyingGroupRow,
@@ -208,6 +210,7 @@ class GroupRepository:
         """
         detail = self._live_group(account_external_id, solution_interest)
         moved = detail.as_buying_group().move_to_stage(self._stage_model(solution_interest), target)
+        self._record(detail, EventType.STAGE_CHANGED, {"from": detail.stage, "to": moved.stage})
         return self._save(detail, stage=moved.stage)
 
     def set_status(
@@ -221,7 +224,21 @@ class GroupRepository:
         """
         detail = self._live_group(account_external_id, solution_interest)
         changed = detail.as_buying_group().with_status(status)
+        if changed.status != detail.status:
+            payload = {"from": detail.status, "to": changed.status}
+            self._record(detail, EventType.STATUS_CHANGED, payload)
         return self._save(detail, status=changed.status)
+
+    def _record(self, detail: GroupDetail, kind: EventType, payload: dict[str, Any]) -> None:
+        """Append an outbox event in this transaction."""
+        row = event_row(
+            kind,
+            group_id=detail.id,
+            account_external_id=detail.account_external_id,
+            solution_interest=detail.solution_interest,
+            payload={"group_id": detail.id, **payload},
+        )
+        record_events(self.session, [row])
 
     def _live_group(self, account_external_id: str, solution_interest: str) -> GroupDetail:
         detail = self.get_group(account_external_id, solution_interest)
