@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     auth_required: bool = True
+    models_enabled: bool = True
+    model_poll_seconds: float = 60.0
     webhooks_enabled: bool = True
     webhook_poll_seconds: float = 2.0
     max_page_size: int = 500

@@ -10,8 +10,10 @@ from fastapi import Depends, FastAPI, Request, Response
 from sqlalchemy import Engine
 
 from buying_groups.settings import Settings, get_settings
+from buying_groups.storage.configuration_repository import ConfigurationRepository
 from buying_groups.storage.database import make_engine, make_session_factory
 from serving.job_runner import JobRunner
+from serving.models import ModelStore, poll_models
 from serving.problems import install_problem_handlers, problem_response
 from serving.routers import (
     account_audiences,
@@ -53,6 +55,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if owned:
             _attach_database(app, make_engine(settings.database_url))
         app.state.job_runner.resume_unfinished()
+        poller = None
+        if settings.models_enabled:
+            store: ModelStore = app.state.models
+            interests = _interest_names(app)
+            await asyncio.to_thread(store.reload, interests())
+            poller = asyncio.create_task(poll_models(store, interests, settings.model_poll_seconds))
         dispatcher = None
         if settings.webhooks_enabled:
             dispatcher = asyncio.create_task(
@@ -60,6 +68,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             )
         yield
         app.state.job_runner.shutdown()
+        if poller is not None:
+            poller.cancel()
         if dispatcher is not None:
             dispatcher.cancel()
         if owned:
@@ -74,6 +84,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         separate_input_output_schemas=False,
     )
     app.state.settings = settings
+    app.state.models = ModelStore(settings.mlflow_tracking_uri, settings.title_model_name)
     if engine is not None:
         # Handed in (tests): usable even by clients that do not run the lifespan.
         _attach_database(app, engine)
@@ -97,6 +108,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for module in routers:
         app.include_router(module.router, dependencies=[Depends(authorize)])
     return app
+
+
+def _interest_names(app: FastAPI) -> Callable[[], list[str]]:
+    """A function listing the solution interests, whose role models are loaded."""
+
+    def names() -> list[str]:
+        with app.state.session_factory() as session:
+            return [i.name for i in ConfigurationRepository(session).list_solution_interests()]
+
+    return names
 
 
 def _attach_database(app: FastAPI, engine: Engine) -> None:

@@ -19,7 +19,6 @@ registration and promotion are those of the title models
 
 from __future__ import annotations
 
-import re
 import warnings
 from dataclasses import dataclass
 from typing import Any, Final
@@ -29,6 +28,7 @@ from sqlalchemy import Engine
 
 from buying_groups.ml.embedders import TitleEmbedder
 from buying_groups.ml.pyfunc_model import TITLE_COLUMN
+from buying_groups.ml.registry import role_model_name
 from buying_groups.ml.title_classifier import TitleClassifier
 from training.role_data import CONFIRMED, WEAK, role_training_data
 from training.title_pipeline import (
@@ -79,12 +79,6 @@ class RoleTrainResult(TrainResult):
             "evaluation_set": self.evaluation_set,
             "labels": self.label_counts,
         }
-
-
-def role_model_name(solution_interest: str) -> str:
-    """The default registered name: ``role-`` and the interest's name as a slug."""
-    slug = re.sub(r"[^a-z0-9]+", "-", solution_interest.casefold()).strip("-")
-    return f"role-{slug or 'interest'}"
 
 
 def split_role_data(

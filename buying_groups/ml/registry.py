@@ -7,6 +7,7 @@ no plain file store any more) and artifacts live in a local folder given by the 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import mlflow
@@ -20,6 +21,7 @@ __all__ = [
     "champion_version",
     "configure_mlflow",
     "ensure_experiment",
+    "role_model_name",
     "set_champion",
 ]
 
@@ -54,6 +56,12 @@ def ensure_experiment(client: MlflowClient, name: str, artifact_root: str | None
         folder.mkdir(parents=True, exist_ok=True)
         location = folder.as_uri()
     return str(client.create_experiment(name, artifact_location=location))
+
+
+def role_model_name(solution_interest: str) -> str:
+    """The registered name of a solution interest's role model: ``role-<slug>``."""
+    slug = re.sub(r"[^a-z0-9]+", "-", solution_interest.casefold()).strip("-")
+    return f"role-{slug or 'interest'}"
 
 
 def champion_uri(name: str) -> str:

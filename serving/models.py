@@ -1,0 +1,110 @@
+"""The models the service runs: loaded once from the MLflow registry by alias, reloaded when
+the alias moves, and absent (rules-only) when nothing can be loaded."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from buying_groups.ml.title_classifier import TitleClassifier
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A classifier and where it came from."""
+
+    name: str
+    version: str
+    uri: str
+    classifier: TitleClassifier
+
+
+@dataclass
+class ModelSet:
+    """What is loaded now: the title model and the role models per solution interest."""
+
+    title: LoadedModel | None = None
+    roles: dict[str, LoadedModel] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def rules_only(self) -> bool:
+        """No title model: generation and predictions fall back to the rules."""
+        return self.title is None
+
+    def versions(self) -> dict[str, Any]:
+        """Name -> version of everything loaded (for /ready and /v1/models)."""
+        loaded = [m for m in (self.title, *self.roles.values()) if m is not None]
+        return {m.name: m.version for m in loaded}
+
+
+class ModelStore:
+    """Holds the current ModelSet; swaps it atomically when a champion alias moves."""
+
+    def __init__(self, tracking_uri: str, title_model_name: str) -> None:
+        self.tracking_uri = tracking_uri
+        self.title_model_name = title_model_name
+        self.current = ModelSet()
+        self._lock = threading.Lock()
+
+    def reload(self, role_interests: list[str] | None = None) -> ModelSet:
+        """Load the champions whose versions changed; keep the rest; never raise."""
+        with self._lock:
+            try:
+                self.current = self._load(role_interests or [])
+            except Exception as exc:  # a broken registry must not stop the service
+                log.exception("loading models failed")
+                self.current = ModelSet(errors=[f"{type(exc).__name__}: {exc}"])
+            return self.current
+
+    def _load(self, role_interests: list[str]) -> ModelSet:
+        from buying_groups.ml.registry import configure_mlflow, role_model_name
+
+        client = configure_mlflow(self.tracking_uri)
+        loaded = ModelSet()
+        title = self._champion(client, self.title_model_name, self.current.title, loaded)
+        loaded.title = title
+        for interest in role_interests:
+            name = role_model_name(interest)
+            role = self._champion(client, name, self.current.roles.get(interest), loaded)
+            if role is not None:
+                loaded.roles[interest] = role
+        return loaded
+
+    @staticmethod
+    def _champion(
+        client: Any, name: str, previous: LoadedModel | None, loaded: ModelSet
+    ) -> LoadedModel | None:
+        from buying_groups.ml.registry import champion_uri, champion_version
+
+        version = champion_version(client, name)
+        if version is None:
+            loaded.errors.append(f"no champion for {name}")
+            return None
+        if previous is not None and previous.version == str(version.version):
+            return previous
+        import mlflow
+
+        uri = champion_uri(name)
+        model = mlflow.pyfunc.load_model(uri).unwrap_python_model()
+        classifier = getattr(model, "classifier", None)
+        if not isinstance(classifier, TitleClassifier):
+            loaded.errors.append(f"{name}: not a title classifier")
+            return None
+        log.info("loaded %s version %s", name, version.version)
+        return LoadedModel(name, str(version.version), uri, classifier)
+
+
+async def poll_models(store: ModelStore, interests: Any, interval: float) -> None:
+    """Reload when an alias moves (checked every ``interval`` seconds) until cancelled."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await asyncio.to_thread(store.reload, interests())
+        except Exception:  # keep polling whatever happens
+            log.exception("model polling failed")
