@@ -24,12 +24,13 @@ from serving.routers import (
     health,
     imports,
     persons,
+    predictions,
     role_templates,
     roles,
     solution_interests,
     stage_models,
 )
-from serving.security import authorize, install_security_handlers
+from serving.security import authorize, authorize_read, install_security_handlers
 from serving.webhooks import run_dispatcher
 
 API_DESCRIPTION = """
@@ -107,6 +108,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     for module in routers:
         app.include_router(module.router, dependencies=[Depends(authorize)])
+    # Predictions change nothing: a read key may ask for them.
+    app.include_router(predictions.router, dependencies=[Depends(authorize_read)])
     return app
 
 

@@ -46,6 +46,6 @@ class JobRunner:
             self.submit(job_id)
         return ids
 
-    def shutdown(self) -> None:
+    def shutdown(self, wait: bool = False) -> None:
         """Stop taking jobs; a job cut short resumes after its cursor at the next start."""
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor.shutdown(wait=wait, cancel_futures=True)

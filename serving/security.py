@@ -53,6 +53,11 @@ def authorize(request: Request, scopes: ScopesDep) -> None:
     _require(scopes, needed)
 
 
+def authorize_read(scopes: ScopesDep) -> None:
+    """For operations that change nothing even when they POST (predictions)."""
+    _require(scopes, Scope.READ)
+
+
 def authorize_admin(scopes: ScopesDep) -> None:
     """Administrative operations need `admin`."""
     _require(scopes, Scope.ADMIN)

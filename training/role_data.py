@@ -48,6 +48,7 @@ from buying_groups.domain.conditions import AttributeCondition, Condition
 from buying_groups.domain.reviews import ReviewDecision
 from buying_groups.domain.role_templates import RoleCard
 from buying_groups.generation.matching import RuleMatcher
+from buying_groups.ml.role_predictions import NO_ROLE
 from buying_groups.storage.configuration_repository import ConfigurationRepository
 from buying_groups.storage.database import make_session_factory, unit_of_work
 from buying_groups.storage.tables import (
@@ -70,7 +71,6 @@ __all__ = [
 ]
 
 #: The label of persons who belong to no buying group of the interest.
-NO_ROLE: Final = "No role"
 CONFIRMED: Final = "confirmed"
 WEAK: Final = "weak"
 #: Member sources that are a person's (or a trusted system's) word, not ours.

@@ -182,6 +182,10 @@ class _NormalisedCache(dict[str, str]):
 
 
 _WORDS: Final = _NormalisedCache(_words_of, max_size=1 << 18)
+# Folded text for regexes, cut to what they may read. A dict rather than fold_text's
+# lru_cache (2**17 entries): a job over 150k distinct titles cycled through that cache and
+# missed on every lookup.
+_FOLDED: Final = _NormalisedCache(lambda text: fold_text(text)[:MAX_MATCHED_TEXT], 1 << 18)
 
 
 def word_text(text: str) -> str:
@@ -766,7 +770,7 @@ def _compile_node(condition: Condition, path: str) -> _Node:
     tests = tuple(child.test for child in children)
     if key == "all":
         return _AllNode(_all_of(tests), children)
-    return _AnyNode(_any_of(tests), children)
+    return _AnyNode(_any_of(_merged_word_tests(condition.conditions, tests)), children)
 
 
 def _all_of(tests: tuple[Predicate, ...]) -> Predicate:
@@ -887,11 +891,60 @@ _WORD_TESTS: Final[Mapping[str, WordTest]] = MappingProxyType(
 
 
 def _regex_predicate(get: TextGetter, pattern: str) -> Predicate:
-    """Search the folded text (at most MAX_MATCHED_TEXT characters), cached per distinct text."""
-    compiled = compile_pattern(pattern)
+    """Search the folded text (at most MAX_MATCHED_TEXT characters, cached per distinct text)."""
+    search = compile_pattern(pattern).search
+    return lambda facts: (t := get(facts)) is not None and search(_FOLDED[t]) is not None
 
-    @lru_cache(maxsize=1 << 14)
-    def search(text: str) -> bool:
-        return compiled.search(fold_text(text)[:MAX_MATCHED_TEXT]) is not None
 
-    return lambda facts: (t := get(facts)) is not None and search(t)
+def _merged_word_tests(
+    leaves: Sequence[Condition], tests: tuple[Predicate, ...]
+) -> tuple[Predicate, ...]:
+    """The tests of an ``any`` node with its word leaves merged: one test per attribute.
+
+    ``contains``, ``equals`` and ``in_list`` leaves on one text attribute become a set lookup
+    and one regex alternation of the padded needles, which finds a needle at any position
+    exactly when one of the substring tests would: the role cards of the demo template
+    have up to nine such leaves, tested on 150k titles (about 0.3 us per leaf as closures,
+    0.6 us for the whole alternation). Order does not change an ``or`` of pure tests;
+    evidence still comes from the children in order (_AnyNode.explain).
+    """
+    needles: dict[str, list[str]] = {}
+    exact: dict[str, set[str]] = {}
+    others: list[Predicate] = []
+    for leaf, test in zip(leaves, tests, strict=True):
+        if not _mergeable(leaf):
+            others.append(test)
+            continue
+        assert isinstance(leaf, AttributeCondition)
+        if leaf.operator == "contains":
+            needles.setdefault(leaf.attribute, []).append(word_text(str(leaf.value)))
+        else:
+            values = leaf.value if isinstance(leaf.value, list) else [str(leaf.value)]
+            exact.setdefault(leaf.attribute, set()).update(word_text(str(v)) for v in values)
+    merged = [
+        _word_set_test(attrgetter(attribute), needles.get(attribute, []), exact.get(attribute))
+        for attribute in dict.fromkeys([*needles, *exact])
+    ]
+    return (*merged, *others)
+
+
+def _mergeable(leaf: Condition) -> bool:
+    """A leaf whose test is a substring or equality test on a text attribute's word form."""
+    return (
+        isinstance(leaf, AttributeCondition)
+        and leaf.attribute in TEXT_ATTRIBUTES
+        and leaf.operator in ("contains", "equals", "in_list")
+    )
+
+
+def _word_set_test(get: TextGetter, needles: list[str], exact: set[str] | None) -> Predicate:
+    """True when the word form contains one of ``needles`` or equals one of ``exact``."""
+    words = frozenset(exact or ())
+    if not needles:
+        return lambda facts: (t := get(facts)) is not None and _WORDS[t] in words
+    # Literal alternatives: the regex engine finds one at any position iff a substring test
+    # of that needle would succeed.
+    search = re.compile("|".join(re.escape(n) for n in dict.fromkeys(needles))).search
+    return lambda facts: (
+        (t := get(facts)) is not None and ((w := _WORDS[t]) in words or search(w) is not None)
+    )

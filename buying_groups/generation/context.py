@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -10,11 +11,11 @@ from sqlalchemy.orm import Session
 from buying_groups.domain.errors import NotFoundError
 from buying_groups.domain.role_templates import RoleCard
 from buying_groups.generation.reconcile import CardScore
+from buying_groups.storage.audience_preview import select_audience
 from buying_groups.storage.configuration_repository import ConfigurationRepository
 from buying_groups.storage.database import make_session_factory, unit_of_work
 from buying_groups.storage.tables import (
     AccountAudienceRow,
-    AccountRow,
     RoleRow,
     SolutionInterestRow,
 )
@@ -31,6 +32,8 @@ class JobContext:
     card_scores: tuple[CardScore, ...]
     role_ids: dict[str, int]
     account_ids: tuple[int, ...]
+    #: account id -> external id of every account in ``account_ids`` (for the events).
+    account_external_ids: Mapping[int, str] = field(default_factory=dict)
 
 
 def resolve_names(session: Session, solution_interest: str, audience: str) -> tuple[int, int]:
@@ -60,7 +63,9 @@ def load_context(engine: Engine, interest_id: int, audience_id: int) -> JobConte
         role_ids = dict(session.execute(select(RoleRow.name, RoleRow.id)).tuples().all())
         # Card roles come from a join on the roles table, so every name is a key.
         ids_by_card = {card.role: role_ids[card.role] for card in template.cards}
-        external_ids = repository.audience_accounts(audience.name)
+        # Evaluated in SQL and on plain rows: building 50k pydantic accounts to filter them
+        # took 4.9 s of a 1M-person job (select_audience agrees with AccountAudience.select).
+        selected = select_audience(session, repository.get_audience(audience.name))
         return JobContext(
             interest_id=interest_id,
             interest_name=interest.name,
@@ -77,18 +82,7 @@ def load_context(engine: Engine, interest_id: int, audience_id: int) -> JobConte
                 for c in template.cards
             ),
             role_ids=ids_by_card,
-            account_ids=_account_ids(session, external_ids),
+            # Ascending: the order jobs process and resume in.
+            account_ids=tuple(sorted(selected)),
+            account_external_ids=selected,
         )
-
-
-def _account_ids(session: Session, external_ids: list[str]) -> tuple[int, ...]:
-    """Account ids of external ids, ascending (the order jobs process and resume in).
-
-    All pairs are read and mapped here: an IN list of 50k ids would exceed SQLite's limit
-    on bound variables.
-    """
-    wanted = set(external_ids)
-    if not wanted:
-        return ()
-    pairs = session.execute(select(AccountRow.external_id, AccountRow.id)).tuples()
-    return tuple(sorted(pk for ext, pk in pairs if ext in wanted))

@@ -12,15 +12,20 @@ from __future__ import annotations
 import json
 from bisect import bisect_left
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import repeat
 from operator import itemgetter
 from types import MappingProxyType
 from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
 
 from buying_groups.domain.conditions import (
     AttributeCondition,
     CompiledCondition,
     Condition,
+    FiredLeaf,
     PersonFacts,
     compile_condition,
 )
@@ -60,19 +65,26 @@ class _CompiledCard:
     role: str
     condition: CompiledCondition
     reads_engagement: bool
+    # Fired leaves -> the match: a card has only a few distinct explanations, and building
+    # and serialising the evidence per class of persons cost about 1 s per 40k classes.
+    matches: dict[tuple[FiredLeaf, ...], CardMatch] = field(default_factory=dict, compare=False)
 
     def evaluate(self, facts: PersonFacts) -> CardMatch | None:
         """The match with its evidence, if the card's condition holds."""
         result = self.condition.evaluate(facts)
         if result is None:
             return None
-        evidence = {
-            "card": self.position,
-            "role": self.role,
-            "fired": [{"path": f.path, "description": f.description} for f in result.fired],
-            "condition": result.summary,
-        }
-        return CardMatch(self.position, self.role, evidence, json.dumps(evidence))
+        found = self.matches.get(result.fired)
+        if found is None:
+            evidence = {
+                "card": self.position,
+                "role": self.role,
+                "fired": [{"path": f.path, "description": f.description} for f in result.fired],
+                "condition": result.summary,
+            }
+            found = CardMatch(self.position, self.role, evidence, json.dumps(evidence))
+            self.matches[result.fired] = found
+        return found
 
 
 # Per class of CRM text: the text-only card that matched (evaluation stops there) and the
@@ -106,7 +118,8 @@ class RuleMatcher:
         self._plans: dict[Hashable, _TextPlan] = {}
         self._thresholds = _engagement_thresholds(leaves)
         self._uses_engagement = "engagement_score" in used
-        self._key_of = _key_function([a for a in CRM_TEXT_ATTRIBUTES if a in used])
+        self.attributes: tuple[str, ...] = tuple(a for a in CRM_TEXT_ATTRIBUTES if a in used)
+        self._key_of = _key_function(self.attributes)
         self._cache: dict[Hashable, CardMatch | None] = {}
         self._class_of: Callable[[PersonFields, float], Hashable] = self._class_with_engagement
         if not self._uses_engagement:
@@ -127,6 +140,35 @@ class RuleMatcher:
         except KeyError:
             found = self._cache[key] = self._evaluate(person, engagement)
             return found
+
+    def match_many(
+        self, persons: Sequence[PersonFields], engagement: npt.NDArray[np.float64]
+    ) -> list[CardMatch | None]:
+        """``match`` for each person, with engagement looked up by person id (0 if absent).
+
+        The same result as calling ``match`` per person, built for a million persons: the
+        classes are computed with C-level map/zip and numpy, and only the persons of a new
+        class go through Python (per-person calls cost about 3 s of a 1M-person job).
+        """
+        keys: list[Hashable] = list(map(self._key_of, persons))
+        values: npt.NDArray[np.float64] | None = None
+        if self._uses_engagement:
+            values = _engagement_of(persons, engagement)
+            keys = list(zip(keys, self._buckets(values), strict=True))
+        found: list[Any] = list(map(self._cache.get, keys, repeat(_MISSING)))
+        for index in [i for i, f in enumerate(found) if f is _MISSING]:
+            score = float(values[index]) if values is not None else 0.0
+            found[index] = self.match(persons[index], score)
+        return found
+
+    def _buckets(self, values: npt.NDArray[np.float64]) -> list[int]:
+        """The positions of ``values`` among the thresholds, as _class_with_engagement."""
+        thresholds = np.asarray(self._thresholds, dtype=np.float64)
+        index = np.searchsorted(thresholds, values, side="left")  # bisect_left
+        padded = np.append(thresholds, np.inf)
+        exact = (index < len(thresholds)) & (padded[index] == values)
+        buckets: list[int] = (2 * index + exact).tolist()
+        return buckets
 
     def _class_with_engagement(self, person: PersonFields, engagement: float) -> Hashable:
         """The text the conditions read and the engagement's position among the thresholds.
@@ -167,6 +209,20 @@ class RuleMatcher:
                 plan.append(found)
                 break
         return tuple(plan)
+
+
+_MISSING: Final = object()
+
+
+def _engagement_of(
+    persons: Sequence[PersonFields], engagement: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """The engagement of each person by id; ids beyond the array score 0."""
+    ids = np.fromiter((p[0] for p in persons), dtype=np.int64, count=len(persons))
+    known = ids < len(engagement)
+    values = np.zeros(len(persons), dtype=np.float64)
+    values[known] = engagement[ids[known]]
+    return values
 
 
 def _facts(person: PersonFields, engagement: float) -> PersonFacts:

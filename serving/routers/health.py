@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from serving.dependencies import EngineDep
@@ -28,3 +28,34 @@ def health(engine: EngineDep) -> HealthPublic:
     except Exception:  # any driver error means "unreachable" here, never a 500
         database = "unreachable"
     return HealthPublic(status="ok", database=database)
+
+
+class ReadyPublic(BaseModel):
+    """Whether the service can serve, and in which mode."""
+
+    status: str = Field(examples=["ready"])
+    database: str
+    rules_only: bool = Field(description="True when no title model could be loaded.")
+    models: dict[str, str]
+    errors: list[str]
+
+
+@router.get(
+    "/ready",
+    response_model=ReadyPublic,
+    responses={503: {"model": ReadyPublic, "description": "The database is unreachable."}},
+    summary="Is the service ready?",
+)
+def ready(engine: EngineDep, request: Request, response: Response) -> ReadyPublic:
+    """Ready when the database answers; says whether models are loaded or rules-only."""
+    database = health(engine).database
+    models = request.app.state.models.current
+    if database != "ok":
+        response.status_code = 503
+    return ReadyPublic(
+        status="ready" if database == "ok" else "unavailable",
+        database=database,
+        rules_only=models.rules_only,
+        models=models.versions(),
+        errors=models.errors,
+    )

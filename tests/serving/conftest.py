@@ -5,28 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from api_key_factory import make_key
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from buying_groups.settings import Settings
-from buying_groups.storage.api_key_repository import ApiKeyRepository
-from buying_groups.storage.database import make_session_factory, unit_of_work
 from serving.app import create_app
 
 ClientFactory = Callable[..., TestClient]
 
 
-def make_key(engine: Engine, scopes: list[str]) -> str:
-    """Store a key with ``scopes`` and return its plaintext."""
-    with unit_of_work(make_session_factory(engine)) as session:
-        plaintext, _ = ApiKeyRepository(session).create("test", scopes)
-    return plaintext
-
-
 @pytest.fixture
 def client_factory(engine: Engine) -> Iterator[ClientFactory]:
     """Make clients with a key of the given scopes (None: no key at all)."""
-    app = create_app(Settings(max_request_bytes=200_000), engine=engine)
+    # Models are loaded only by the tests about them (from their own MLflow store).
+    settings = Settings(max_request_bytes=200_000, models_enabled=False, webhooks_enabled=False)
+    app = create_app(settings, engine=engine)
     clients: list[TestClient] = []
 
     def make(scopes: list[str] | None = None) -> TestClient:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import schemathesis
 from fastapi import FastAPI
@@ -18,13 +20,15 @@ from serving.app import create_app
 
 
 @pytest.fixture(scope="module")
-def fuzzed_app(migrated_engine: Engine) -> tuple[FastAPI, str]:
+def fuzzed_app(migrated_engine: Engine) -> Iterator[tuple[FastAPI, str]]:
     """The app on a database with the small demo CRM, and an admin key."""
     seed_demo(migrated_engine, "small")
     with unit_of_work(make_session_factory(migrated_engine)) as session:
         key, _ = ApiKeyRepository(session).create("schemathesis", ["admin"])
-    app = create_app(Settings(webhooks_enabled=False), engine=migrated_engine)
-    return app, key
+    app = create_app(Settings(webhooks_enabled=False, models_enabled=False), engine=migrated_engine)
+    yield app, key
+    # Jobs the fuzzer started must end before other tests empty the database.
+    app.state.job_runner.shutdown(wait=True)
 
 
 def _check_operation(operation: APIOperation, key: str) -> None:

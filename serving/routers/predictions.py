@@ -1,0 +1,157 @@
+"""Role predictions for job titles, and which models are loaded."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from buying_groups.ml.role_predictions import RuleRoles, TitlePrediction, predict_roles
+from buying_groups.storage.configuration_repository import ConfigurationRepository
+from serving.dependencies import SessionDep
+from serving.models import ModelSet, ModelStore
+from serving.problems import PROBLEM_RESPONSES
+from serving.security import authorize_admin
+
+router = APIRouter(prefix="/v1", tags=["models"], responses=PROBLEM_RESPONSES)
+MAX_TITLES = 1000
+
+
+def get_models(request: Request) -> ModelSet:
+    """The models loaded now (an empty set when running rules-only)."""
+    store: ModelStore = request.app.state.models
+    return store.current
+
+
+ModelsDep = Annotated[ModelSet, Depends(get_models)]
+
+
+class RolePredictionCreate(BaseModel):
+    """Up to 1,000 job titles, optionally for one solution interest (to predict roles)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "titles": ["Leiterin IT-Sicherheit", "VP Sales EMEA"],
+                    "solution_interest": "Secure Edge",
+                }
+            ]
+        }
+    )
+
+    titles: list[Annotated[str, Field(max_length=300)]] = Field(min_length=1, max_length=MAX_TITLES)
+    solution_interest: str | None = Field(default=None, max_length=120)
+
+
+class Label(BaseModel):
+    """A predicted label (null when the model abstains) and its probability."""
+
+    label: str | None
+    confidence: float
+
+
+class Role(BaseModel):
+    """A role and its source: the interest's role model, or its template's rules."""
+
+    label: str | None
+    confidence: float | None
+    source: str = Field(examples=["model"])
+    evidence: dict[str, Any]
+
+
+class TitlePredictionPublic(BaseModel):
+    """Function, seniority, persona and role of one title, with evidence."""
+
+    title: str
+    function: Label | None = None
+    seniority: Label | None = None
+    persona: str | None = Field(default=None, examples=["Security / Director"])
+    targets: dict[str, Label] = Field(default_factory=dict)
+    role: Role | None = None
+    nearest_titles: list[dict[str, Any]] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, prediction: TitlePrediction) -> TitlePredictionPublic:
+        """Convert a core prediction."""
+        targets = {
+            t: Label(label=p.label, confidence=p.confidence) for t, p in prediction.targets.items()
+        }
+        role = prediction.role
+        return cls(
+            title=prediction.title,
+            function=targets.get("function"),
+            seniority=targets.get("seniority"),
+            persona=prediction.persona,
+            targets=targets,
+            role=Role(**role.__dict__) if role else None,
+            nearest_titles=prediction.nearest_titles,
+        )
+
+
+class RolePredictionsPublic(BaseModel):
+    """Predictions in input order and the model versions that made them."""
+
+    predictions: list[TitlePredictionPublic]
+    models: dict[str, str]
+    rules_only: bool
+
+
+@router.post("/role-predictions", response_model=RolePredictionsPublic, summary="Predict roles")
+def create_role_predictions(
+    body: RolePredictionCreate, session: SessionDep, models: ModelsDep
+) -> RolePredictionsPublic:
+    """Function, seniority, persona from the title model; role from the interest's role model,
+    else from its live template's rules (which may test the inferred persona)."""
+    rules, role_model = None, None
+    if body.solution_interest is not None:
+        configuration = ConfigurationRepository(session)
+        interest = configuration.get_solution_interest(body.solution_interest)
+        rules = RuleRoles(configuration.get_template(interest.role_template).cards)
+        loaded = models.roles.get(interest.name)
+        role_model = loaded.classifier if loaded else None
+    predictions = predict_roles(
+        body.titles,
+        title_model=models.title.classifier if models.title else None,
+        role_model=role_model,
+        rules=rules,
+    )
+    return RolePredictionsPublic(
+        predictions=[TitlePredictionPublic.of(p) for p in predictions],
+        models=models.versions(),
+        rules_only=models.rules_only,
+    )
+
+
+class ModelsPublic(BaseModel):
+    """Loaded model versions, and why anything is missing."""
+
+    models: dict[str, str] = Field(examples=[{"title-persona": "3"}])
+    rules_only: bool
+    errors: list[str]
+
+
+def _public(models: ModelSet) -> ModelsPublic:
+    return ModelsPublic(
+        models=models.versions(), rules_only=models.rules_only, errors=models.errors
+    )
+
+
+@router.get("/models", response_model=ModelsPublic, summary="Loaded models")
+def list_models(models: ModelsDep) -> ModelsPublic:
+    """The versions serving now (loaded by the `@champion` alias)."""
+    return _public(models)
+
+
+@router.post(
+    "/model-reloads",
+    response_model=ModelsPublic,
+    dependencies=[Depends(authorize_admin)],
+    summary="Reload models now",
+)
+def reload_models(request: Request, session: SessionDep) -> ModelsPublic:
+    """Load the current champions (the service also polls for alias moves)."""
+    names = [i.name for i in ConfigurationRepository(session).list_solution_interests()]
+    store: ModelStore = request.app.state.models
+    return _public(store.reload(names))
