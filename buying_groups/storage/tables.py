@@ -325,8 +325,9 @@ class EventRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     type: Mapped[str] = mapped_column(String(40))
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Indexed: deleting a group sets its events' group_id to NULL, a scan without it.
     group_id: Mapped[int | None] = mapped_column(
-        ForeignKey("buying_groups.id", ondelete="SET NULL")
+        ForeignKey("buying_groups.id", ondelete="SET NULL"), index=True
     )
     account_external_id: Mapped[str | None] = mapped_column(String(100))
     solution_interest: Mapped[str | None] = mapped_column(String(120))
