@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     auth_required: bool = True
+    rate_limit: str = Field(default="1200/minute", description="Per API key (or address).")
     models_enabled: bool = True
     model_poll_seconds: float = 60.0
     webhooks_enabled: bool = True

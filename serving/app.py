@@ -15,6 +15,7 @@ from buying_groups.storage.database import make_engine, make_session_factory
 from serving.job_runner import JobRunner
 from serving.models import ModelStore, poll_models
 from serving.problems import install_problem_handlers, problem_response
+from serving.rate_limits import install_rate_limits
 from serving.routers import (
     account_audiences,
     accounts,
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install_problem_handlers(app)
     install_security_handlers(app)
     _limit_body_size(app, settings.max_request_bytes)
+    install_rate_limits(app, settings.rate_limit)
     app.include_router(health.router)
     routers = (
         accounts,

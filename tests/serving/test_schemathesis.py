@@ -25,7 +25,8 @@ def fuzzed_app(migrated_engine: Engine) -> Iterator[tuple[FastAPI, str]]:
     seed_demo(migrated_engine, "small")
     with unit_of_work(make_session_factory(migrated_engine)) as session:
         key, _ = ApiKeyRepository(session).create("schemathesis", ["admin"])
-    app = create_app(Settings(webhooks_enabled=False, models_enabled=False), engine=migrated_engine)
+    settings = Settings(webhooks_enabled=False, models_enabled=False, rate_limit="100000/minute")
+    app = create_app(settings, engine=migrated_engine)
     yield app, key
     # Jobs the fuzzer started must end before other tests empty the database.
     app.state.job_runner.shutdown(wait=True)

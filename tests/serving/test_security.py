@@ -55,3 +55,22 @@ def test_keys_are_stored_hashed(engine: Engine) -> None:
         assert plaintext.startswith(f"bgk_{info.prefix}_")
         stored = next(k for k in repository.list() if k.id == info.id)
     assert plaintext not in repr(stored)
+
+
+def test_rate_limit_answers_429_with_retry_after(engine: Engine) -> None:
+    from api_key_factory import make_key
+
+    from buying_groups.settings import Settings
+    from serving.app import create_app
+
+    settings = Settings(rate_limit="3/minute", models_enabled=False, webhooks_enabled=False)
+    app = create_app(settings, engine=engine)
+    with TestClient(app, headers={"X-API-Key": make_key(engine, ["read"])}) as client:
+        codes = [client.get("/v1/roles").status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        limited = client.get("/v1/roles")
+        assert int(limited.headers["retry-after"]) >= 1
+        assert limited.json()["status"] == 429
+        assert client.get("/health").status_code == 200  # health is never limited
+    other = TestClient(app, headers={"X-API-Key": make_key(engine, ["read"])})
+    assert other.get("/v1/roles").status_code == 200  # limits are per key
