@@ -20,6 +20,7 @@ from serving.routers import (
     account_audiences,
     accounts,
     buying_groups,
+    comparisons,
     events,
     generation_jobs,
     health,
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         events,
         generation_jobs,
         buying_groups,
+        comparisons,
     )
     for module in routers:
         app.include_router(module.router, dependencies=[Depends(authorize)])
