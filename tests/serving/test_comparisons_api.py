@@ -9,9 +9,6 @@ from sqlalchemy import Engine
 from buying_groups.demo.seed import seed_demo
 from serving.models import LoadedModel
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "generation"))
-from test_comparisons import role_model
-
 
 def test_comparison_needs_a_loaded_role_model(client: TestClient, engine: Engine) -> None:
     seed_demo(engine, "small", generate=False)
