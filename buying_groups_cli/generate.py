@@ -11,6 +11,7 @@ import typer
 
 from buying_groups.domain.errors import DomainError
 from buying_groups.generation import GenerationReport, run_generation
+from buying_groups.ml.title_classifier import TitleClassifier
 from buying_groups.settings import get_settings
 from buying_groups.storage.database import make_engine
 from buying_groups_cli.output import fail, print_json, progress_bar
@@ -21,9 +22,12 @@ def generate(
         str, typer.Option("--solution-interest", "-s", help="What is sold (its live template).")
     ],
     audience: Annotated[str, typer.Option("--audience", "-a", help="Which accounts.")],
-    mode: Annotated[str, typer.Option(help="rules (model and hybrid need a title model).")] = (
-        "rules"
-    ),
+    mode: Annotated[
+        str,
+        typer.Option(
+            help="rules, model or hybrid (the last two load models:/role-<slug>@champion)."
+        ),
+    ] = "rules",
     job_id: Annotated[
         int | None, typer.Option("--resume", help="Resume this job id after a failure.")
     ] = None,
@@ -33,7 +37,11 @@ def generate(
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
     """Create the buying groups of an audience x solution interest, or bring them up to date."""
-    engine = make_engine(get_settings().database_url)
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    role_model, version = (None, None)
+    if mode != "rules":
+        role_model, version = _champion_role_model(settings.mlflow_tracking_uri, solution_interest)
     try:
         with progress_bar("accounts", None, quiet=as_json) as advance:
             report = run_generation(
@@ -41,6 +49,8 @@ def generate(
                 solution_interest=solution_interest,
                 audience=audience,
                 mode=mode,
+                role_model=role_model,
+                model_version=version,
                 job_id=job_id,
                 idempotency_key=idempotency_key,
                 progress=advance,
@@ -53,11 +63,35 @@ def generate(
     typer.echo(_summary(report))
 
 
+def _champion_role_model(
+    tracking_uri: str, solution_interest: str
+) -> tuple[TitleClassifier | None, str | None]:
+    """The interest's champion role model and its version; (None, None) if there is none."""
+    import mlflow
+
+    from buying_groups.ml.registry import (
+        champion_uri,
+        champion_version,
+        configure_mlflow,
+        role_model_name,
+    )
+
+    name = role_model_name(solution_interest)
+    version = champion_version(configure_mlflow(tracking_uri), name)
+    if version is None:
+        return None, None  # run_generation says how to train one
+    model = mlflow.pyfunc.load_model(champion_uri(name)).unwrap_python_model()
+    classifier = getattr(model, "classifier", None)
+    if not isinstance(classifier, TitleClassifier):
+        return None, None
+    return classifier, str(version.version)
+
+
 def _summary(report: GenerationReport) -> str:
     """One line a person reads after the job."""
     return (
         f"job {report.job_id} {report.state}: {report.processed_accounts} accounts; groups "
         f"{report.groups_created} created, {report.groups_updated} updated; members "
         f"{report.members_added} added, {report.members_removed} removed, "
-        f"{report.members_changed} changed"
+        f"{report.members_changed} changed; reviews {report.reviews_created} opened"
     )

@@ -27,6 +27,7 @@ from serving.routers import (
     imports,
     persons,
     predictions,
+    reviews,
     role_templates,
     roles,
     solution_interests,
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         generation_jobs,
         buying_groups,
         comparisons,
+        reviews,
     )
     for module in routers:
         app.include_router(module.router, dependencies=[Depends(authorize)])
@@ -130,7 +132,7 @@ def _interest_names(app: FastAPI) -> Callable[[], list[str]]:
 def _attach_database(app: FastAPI, engine: Engine) -> None:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
-    app.state.job_runner = JobRunner(engine)
+    app.state.job_runner = JobRunner(engine, app.state.models)
 
 
 def _limit_body_size(app: FastAPI, max_bytes: int) -> None:

@@ -7,9 +7,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from sqlalchemy import Engine, select
 
-from buying_groups.generation.jobs import JobState, run_job
+from buying_groups.generation.jobs import GenerationMode, JobState, get_job, run_job
 from buying_groups.storage.database import make_session_factory
 from buying_groups.storage.tables import GenerationJobRow
+from serving.models import LoadedModel, ModelStore
 
 log = logging.getLogger(__name__)
 
@@ -17,8 +18,9 @@ log = logging.getLogger(__name__)
 class JobRunner:
     """One worker: jobs run one after another, so the API's own requests keep a core."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, models: ModelStore | None = None) -> None:
         self.engine = engine
+        self.models = models
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generation")
 
     def submit(self, job_id: int) -> Future[None]:
@@ -27,9 +29,26 @@ class JobRunner:
 
     def _run(self, job_id: int) -> None:
         try:
-            run_job(self.engine, job_id)
+            loaded = self._role_model(job_id)
+            run_job(
+                self.engine,
+                job_id,
+                role_model=loaded.classifier if loaded else None,
+                model_version=loaded.version if loaded else None,
+            )
         except Exception:  # the failure is recorded on the job; the worker must live on
             log.exception("generation job %s failed", job_id)
+
+    def _role_model(self, job_id: int) -> LoadedModel | None:
+        """The role model a model or hybrid job needs, as loaded when the job starts.
+
+        Looked up now, not when the job was queued: a job resumed at start-up runs with
+        the champion loaded by then.
+        """
+        report = get_job(self.engine, job_id)
+        if report.mode == GenerationMode.RULES or self.models is None:
+            return None
+        return self.models.current.roles.get(report.solution_interest)
 
     def resume_unfinished(self) -> list[int]:
         """Queue every job that was queued or running when the service last stopped."""

@@ -7,11 +7,11 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, delete, text
+from database_reset import empty_database
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from buying_groups.storage.database import make_engine, upgrade
-from buying_groups.storage.tables import Base, RoleRow
 
 POSTGRES_URL = os.environ.get("BG_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
@@ -58,10 +58,5 @@ def migrated_engine(
 @pytest.fixture
 def engine(migrated_engine: Engine) -> Iterator[Engine]:
     """The session's database, emptied before each test (built-in roles stay)."""
-    with migrated_engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            if table.name == "roles":
-                conn.execute(delete(RoleRow).where(RoleRow.is_builtin.is_(False)))
-            else:
-                conn.execute(table.delete())
+    empty_database(migrated_engine)
     yield migrated_engine

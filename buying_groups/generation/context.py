@@ -34,6 +34,11 @@ class JobContext:
     account_ids: tuple[int, ...]
     #: account id -> external id of every account in ``account_ids`` (for the events).
     account_external_ids: Mapping[int, str] = field(default_factory=dict)
+    #: Every role of the catalogue (a model may name a role that is on no card).
+    all_role_ids: Mapping[str, int] = field(default_factory=dict)
+    #: The role model's top probability that makes a member, and that makes a review item.
+    model_accept_threshold: float = 0.6
+    model_review_threshold: float = 0.35
 
 
 def resolve_names(session: Session, solution_interest: str, audience: str) -> tuple[int, int]:
@@ -85,4 +90,7 @@ def load_context(engine: Engine, interest_id: int, audience_id: int) -> JobConte
             # Ascending: the order jobs process and resume in.
             account_ids=tuple(sorted(selected)),
             account_external_ids=selected,
+            all_role_ids=role_ids,
+            model_accept_threshold=interest.model_accept_threshold,
+            model_review_threshold=interest.model_review_threshold,
         )

@@ -17,7 +17,6 @@ from typing import Any, Final
 from sqlalchemy import Connection, bindparam, insert, select
 
 from buying_groups.domain.events import EventType
-from buying_groups.domain.groups import MemberSource
 from buying_groups.generation.context import JobContext
 from buying_groups.generation.reconcile import MemberPlan
 from buying_groups.storage.bulk import execute_many
@@ -32,7 +31,6 @@ _INSERT: Final = insert(EVENTS).values(
     solution_interest=bindparam("solution_interest"),
     payload=bindparam("payload"),
 )
-_SOURCE: Final = MemberSource.RULE.value
 
 
 def record_batch_events(
@@ -71,7 +69,7 @@ def batch_events(
     """
     removed = _removed_members(conn, [m for p in plans.values() for m in p.removals])
     person_ids = {w.person_id for p in plans.values() for w in p.writes}
-    person_ids |= {person for person, _ in removed.values()}
+    person_ids |= {person for person, _, _ in removed.values()}
     persons = _external_ids(conn, PersonRow, person_ids)
     accounts = context.account_external_ids
     missing = [a for a in plans if a not in accounts]
@@ -90,11 +88,11 @@ def batch_events(
         if account_id in created:
             append(_row(EventType.GROUP_CREATED, now, group_id, account, interest, created_payload))
         for write in plan.writes:
-            member = _member(persons.get(write.person_id), roles.get(write.role_id))
+            member = _member(persons.get(write.person_id), roles.get(write.role_id), write.source)
             append(_row(EventType.MEMBER_ASSIGNED, now, group_id, account, interest, member))
         for member_id in plan.removals:
-            person_id, role_id = removed[member_id]
-            member = _member(persons.get(person_id), roles.get(role_id))
+            person_id, role_id, source = removed[member_id]
+            member = _member(persons.get(person_id), roles.get(role_id), source)
             append(_row(EventType.MEMBER_REMOVED, now, group_id, account, interest, member))
     return rows
 
@@ -118,23 +116,23 @@ def _row(
     }
 
 
-def _member(person: str | None, role: str | None) -> str:
+def _member(person: str | None, role: str | None, source: str) -> str:
     """The JSON tail of a member event's payload (after its group_id)."""
     return (
         f', "person_external_id": {json.dumps(person)}, "role": {json.dumps(role)}, '
-        f'"source": "{_SOURCE}"}}'
+        f'"source": "{source}"}}'
     )
 
 
-def _removed_members(conn: Connection, member_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """member id -> (person id, role id) of the members a batch removes."""
-    found: dict[int, tuple[int, int]] = {}
+def _removed_members(conn: Connection, member_ids: list[int]) -> dict[int, tuple[int, int, str]]:
+    """member id -> (person id, role id, source) of the members a batch removes."""
+    found: dict[int, tuple[int, int, str]] = {}
     for start in range(0, len(member_ids), 10_000):
         chunk = member_ids[start : start + 10_000]
-        query = select(MemberRow.id, MemberRow.person_id, MemberRow.role_id).where(
-            MemberRow.id.in_(chunk)
-        )
-        found.update({member: (person, role) for member, person, role in conn.execute(query)})
+        query = select(
+            MemberRow.id, MemberRow.person_id, MemberRow.role_id, MemberRow.source
+        ).where(MemberRow.id.in_(chunk))
+        found.update({row[0]: (row[1], row[2], row[3]) for row in conn.execute(query)})
     return found
 
 

@@ -5,6 +5,12 @@ job's cursor are written in one transaction, so a job that dies can be resumed b
 continues after the last finished account, without duplicates. After the accounts, the
 group engagement of all the interest's groups is recomputed in one pass (its scale depends
 on the best group of the interest).
+
+Modes: "rules" assigns by the live template's cards; "model" by the interest's role model
+(a TitleClassifier whose target is the role, with a "No role" class); "hybrid" by both, the
+rule winning and the model filling the rest, with review items where they disagree or the
+model is unsure (see ``model_roles``). The caller hands the role model in: serving from its
+loaded champions, the CLI from the registry.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from itertools import compress, islice
+from operator import itemgetter
 from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, select, update
@@ -25,13 +32,23 @@ from buying_groups.domain.groups import MemberSource
 from buying_groups.generation import store
 from buying_groups.generation.context import JobContext, load_context, resolve_names
 from buying_groups.generation.events import record_batch_events
-from buying_groups.generation.matching import RuleMatcher
+from buying_groups.generation.matching import CRM_TEXT_ATTRIBUTES, CardMatch, RuleMatcher
+from buying_groups.generation.model_roles import (
+    ModelAnswer,
+    ModelRoles,
+    Outcome,
+    Thresholds,
+    choose,
+)
 from buying_groups.generation.reconcile import (
+    Assignment,
     GroupScorer,
     GroupScores,
     MemberPlan,
     reconcile_members,
 )
+from buying_groups.ml.role_predictions import NO_ROLE
+from buying_groups.ml.title_classifier import TitleClassifier
 from buying_groups.scores.engagement import FloatArray
 from buying_groups.storage.database import make_session_factory, unit_of_work
 from buying_groups.storage.tables import (
@@ -66,7 +83,7 @@ class JobState(StrEnum):
 
 
 class TitleModelRequiredError(ConflictError):
-    """Model and hybrid generation need a title model, which is not available yet."""
+    """Model and hybrid generation need the solution interest's role model, and none is loaded."""
 
     title = "Title model required"
 
@@ -95,6 +112,7 @@ class GenerationReport:
     error: str | None
     started_at: datetime | None
     finished_at: datetime | None
+    reviews_created: int = 0
     engagement_updated: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -114,6 +132,34 @@ class _Counts:
     members_added: int = 0
     members_removed: int = 0
     members_changed: int = 0
+    reviews_created: int = 0
+
+
+@dataclass(frozen=True)
+class _Assigner:
+    """What a job assigns with: the rules, the role model (with its thresholds), or both."""
+
+    mode: GenerationMode
+    matcher: RuleMatcher
+    model: ModelRoles | None
+    thresholds: Thresholds
+
+    @property
+    def owned(self) -> tuple[str, ...]:
+        """The member sources this job speaks for (and may remove)."""
+        return {
+            GenerationMode.RULES: (MemberSource.RULE.value,),
+            GenerationMode.MODEL: (MemberSource.MODEL.value,),
+            GenerationMode.HYBRID: (MemberSource.RULE.value, MemberSource.MODEL.value),
+        }[self.mode]
+
+    @property
+    def attributes(self) -> tuple[str, ...]:
+        """The person attributes to read: those the rules test, and the title for the model."""
+        used = set(self.matcher.attributes) if self.mode is not GenerationMode.MODEL else set()
+        if self.model is not None:
+            used.add("job_title")
+        return tuple(a for a in CRM_TEXT_ATTRIBUTES if a in used)
 
 
 # --------------------------------------------------------------------------- public API
@@ -125,6 +171,8 @@ def run_generation(
     solution_interest: str,
     audience: str,
     mode: str = "rules",
+    role_model: TitleClassifier | None = None,
+    model_version: str | None = None,
     job_id: int | None = None,
     idempotency_key: str | None = None,
     as_of: datetime | None = None,
@@ -139,7 +187,10 @@ def run_generation(
         engine: the database.
         solution_interest: name of the solution interest (its live template assigns).
         audience: name of the account audience, evaluated when the job (re)starts.
-        mode: "rules"; "model" and "hybrid" need a title model (TitleModelRequiredError).
+        mode: "rules", "model" or "hybrid"; the last two need ``role_model``
+            (TitleModelRequiredError otherwise).
+        role_model: the interest's role model (target: the role, with a "No role" class).
+        model_version: the role model's registry version, kept in the evidence.
         job_id: resume this job instead of creating one.
         idempotency_key: a caller's key; the same key never creates a second job.
         as_of: end of the engagement window; defaults to when the job first started.
@@ -155,8 +206,17 @@ def run_generation(
             audience=audience,
             mode=mode,
             idempotency_key=idempotency_key,
+            role_model=role_model,
         )
-    return run_job(engine, job_id, as_of=as_of, progress=progress, batch_size=batch_size)
+    return run_job(
+        engine,
+        job_id,
+        role_model=role_model,
+        model_version=model_version,
+        as_of=as_of,
+        progress=progress,
+        batch_size=batch_size,
+    )
 
 
 def create_job(
@@ -166,12 +226,14 @@ def create_job(
     audience: str,
     mode: str = "rules",
     idempotency_key: str | None = None,
+    role_model: TitleClassifier | None = None,
 ) -> int:
     """Store a queued job (for an API to run it in the background); returns its id.
 
-    An existing ``idempotency_key`` returns the id of its job instead.
+    An existing ``idempotency_key`` returns the id of its job instead. ``role_model`` is
+    only checked for presence (model and hybrid modes need one); the runner hands it in.
     """
-    checked = check_mode(mode)
+    checked = check_mode(mode, role_model, solution_interest)
     try:
         with unit_of_work(make_session_factory(engine)) as session:
             interest_id, audience_id = resolve_names(session, solution_interest, audience)
@@ -197,6 +259,8 @@ def run_job(
     engine: Engine,
     job_id: int,
     *,
+    role_model: TitleClassifier | None = None,
+    model_version: str | None = None,
     as_of: datetime | None = None,
     progress: Progress | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -204,15 +268,16 @@ def run_job(
     """Run a queued job, or resume a failed or interrupted one after its cursor.
 
     A job that already succeeded is returned as it is. Errors mark the job failed (with
-    the error text) and are raised again.
+    the error text) and are raised again. Model and hybrid jobs need ``role_model``.
     """
     report = get_job(engine, job_id)
     if report.state == JobState.SUCCEEDED:
         return report
-    check_mode(report.mode)
+    mode = check_mode(report.mode, role_model, report.solution_interest)
+    model = ModelRoles(role_model, model_version) if role_model is not None else None
     started = _mark_running(engine, job_id)
     try:
-        changed = _process(engine, report, as_of or started, progress, batch_size)
+        changed = _process(engine, report, (mode, model), as_of or started, progress, batch_size)
     except BaseException as exc:
         _mark_failed(engine, job_id, exc)
         raise
@@ -230,16 +295,23 @@ def get_job(
         return _report(session, row, engagement_updated)
 
 
-def check_mode(mode: str) -> GenerationMode:
-    """The mode, if this service can run it now."""
+def check_mode(
+    mode: str,
+    role_model: TitleClassifier | None = None,
+    solution_interest: str | None = None,
+) -> GenerationMode:
+    """The mode, if it can run: model and hybrid need the interest's role model."""
     try:
         checked = GenerationMode(mode)
     except ValueError:
         names = ", ".join(m.value for m in GenerationMode)
         raise InvariantError(f"unknown mode {mode!r}; use one of {names}", field="mode") from None
-    if checked is not GenerationMode.RULES:
+    if checked is not GenerationMode.RULES and role_model is None:
+        name = f'"{solution_interest}"' if solution_interest else "NAME"
         raise TitleModelRequiredError(
-            f"mode {checked.value!r} needs a title model; none is available yet, use 'rules'"
+            f"mode {checked.value!r} needs a title model: the solution interest's role model, "
+            f"and none is loaded; train and promote one with "
+            f"`buying-groups train roles --solution-interest {name}`, or use mode 'rules'"
         )
     return checked
 
@@ -286,6 +358,7 @@ def _report(
         members_added=row.members_added,
         members_removed=row.members_removed,
         members_changed=row.members_changed,
+        reviews_created=row.reviews_created,
         error=row.error,
         started_at=_utc(row.started_at),
         finished_at=_utc(row.finished_at),
@@ -335,6 +408,7 @@ def _advance(conn: Connection, job_id: int, cursor: int, accounts: int, counts: 
             members_added=c.members_added + counts.members_added,
             members_removed=c.members_removed + counts.members_removed,
             members_changed=c.members_changed + counts.members_changed,
+            reviews_created=c.reviews_created + counts.reviews_created,
         )
     )
 
@@ -352,6 +426,7 @@ def _batches(items: Sequence[int], size: int) -> Iterator[list[int]]:
 def _process(
     engine: Engine,
     report: GenerationReport,
+    how: tuple[GenerationMode, ModelRoles | None],
     as_of: datetime,
     progress: Progress | None,
     batch_size: int,
@@ -368,10 +443,12 @@ def _process(
             .values(total_accounts=report.processed_accounts + len(pending))
         )
         engagement = store.person_engagement_by_id(conn, as_of)
-    matcher, scorer = RuleMatcher(context.cards), GroupScorer(context.card_scores)
+    thresholds = Thresholds(context.model_accept_threshold, context.model_review_threshold)
+    assigner = _Assigner(how[0], RuleMatcher(context.cards), how[1], thresholds)
+    scorer = GroupScorer(context.card_scores)
     for batch in _batches(pending, batch_size):
         with engine.begin() as conn:
-            counts = _process_batch(conn, context, (matcher, scorer), engagement, batch)
+            counts = _process_batch(conn, context, (assigner, scorer), engagement, batch)
             _advance(conn, report.job_id, batch[-1], len(batch), counts)
         if progress:
             progress(len(batch))
@@ -388,21 +465,21 @@ def _process(
 def _process_batch(
     conn: Connection,
     context: JobContext,
-    caches: tuple[RuleMatcher, GroupScorer],
+    caches: tuple[_Assigner, GroupScorer],
     engagement: FloatArray,
     account_ids: Sequence[int],
 ) -> _Counts:
-    """Match, reconcile and write the groups of one batch of accounts.
+    """Match, reconcile and write the groups (and review items) of one batch of accounts.
 
-    ``caches`` live for the whole job: card matches per class of persons, scores per
-    pattern of members per role.
+    ``caches`` live for the whole job: card matches per class of persons, model answers
+    per title, scores per pattern of members per role.
     """
-    matcher, scorer = caches
+    assigner, scorer = caches
     stored = store.load_groups(conn, context.interest_id, account_ids)
     # A deleted group was deleted on purpose: a job does not bring it back.
     live = [a for a in account_ids if not (a in stored and stored[a][3])]
     group_ids = {a: stored[a][0] for a in live if a in stored}
-    plans = _plan_batch(conn, context, matcher, engagement, live, group_ids)
+    plans, reviews = _plan_batch(conn, context, assigner, engagement, live, group_ids)
     scores = {a: scorer(plan.assigned_by_role) for a, plan in plans.items()}
     new = {a: s for a, s in scores.items() if a not in group_ids}
     created = store.insert_groups(conn, context.interest_id, context.template_id, new)
@@ -412,6 +489,7 @@ def _process_batch(
     _write_members(conn, plans, all_ids)
     _write_roles(conn, scores, all_ids, store.load_group_roles(conn, list(group_ids.values())))
     counts = _Counts(groups_created=len(created))
+    counts.reviews_created = store.write_reviews(conn, context.interest_id, reviews)
     for account_id, plan in plans.items():
         counts.members_added += plan.added
         counts.members_removed += plan.removed
@@ -425,25 +503,109 @@ def _process_batch(
 def _plan_batch(
     conn: Connection,
     context: JobContext,
-    matcher: RuleMatcher,
+    assigner: _Assigner,
     engagement: FloatArray,
     account_ids: Sequence[int],
     group_ids: dict[int, int],
-) -> dict[int, MemberPlan]:
-    """account id -> member plan, from the persons' first matching cards and stored members."""
-    matches: dict[int, dict[int, Any]] = {a: {} for a in account_ids}
-    persons = store.load_persons(conn, account_ids, matcher.attributes)
+) -> tuple[dict[int, MemberPlan], list[store.ReviewProposal]]:
+    """account id -> member plan, and the review items of the batch's persons."""
+    matches: dict[int, dict[int, Assignment]] = {a: {} for a in account_ids}
+    persons = store.load_persons(conn, account_ids, assigner.attributes)
+    members = store.load_members(conn, list(group_ids.values()))
+    reviews: list[store.ReviewProposal] = []
+    if assigner.model is None:
+        _rule_matches(assigner.matcher, persons, engagement, matches)
+    else:
+        protected = _protected_persons(members)
+        found = _model_matches(context, assigner, persons, engagement, matches)
+        reviews = [r for r in found if r.person_id not in protected]
+    plans = {
+        a: reconcile_members(
+            matches[a], members.get(group_ids.get(a, -1), ()), context.role_ids, assigner.owned
+        )
+        for a in account_ids
+    }
+    return plans, reviews
+
+
+def _rule_matches(
+    matcher: RuleMatcher,
+    persons: Sequence[store.PersonFields],
+    engagement: FloatArray,
+    matches: dict[int, dict[int, Assignment]],
+) -> None:
+    """Fill ``matches`` with the persons' first matching cards (rules mode)."""
     found = matcher.match_many(persons, engagement)
     # compress/filter run in C: only the few matched persons (about 5%) reach Python.
     for person, match in zip(compress(persons, found), filter(None, found), strict=True):
         matches[person[1]][person[0]] = match
-    members = store.load_members(conn, list(group_ids.values()))
-    return {
-        a: reconcile_members(
-            matches[a], members.get(group_ids.get(a, -1), ()), context.role_ids, MemberSource.RULE
-        )
-        for a in account_ids
-    }
+
+
+def _model_matches(
+    context: JobContext,
+    assigner: _Assigner,
+    persons: Sequence[store.PersonFields],
+    engagement: FloatArray,
+    matches: dict[int, dict[int, Assignment]],
+) -> list[store.ReviewProposal]:
+    """Fill ``matches`` by rule and model (model_roles.choose); returns the review items."""
+    model = assigner.model
+    assert model is not None
+    hybrid = assigner.mode is GenerationMode.HYBRID
+    rules = assigner.matcher.match_many(persons, engagement) if hybrid else [None] * len(persons)
+    model.predict(map(itemgetter(2), persons))
+    chosen: list[tuple[store.PersonFields, CardMatch | None, Outcome]] = []
+    for person, rule in zip(persons, rules, strict=True):
+        outcome = choose(rule, model.answer(person[2]), assigner.thresholds, context.role_ids)
+        if outcome.assign is not None or outcome.review is not None:
+            chosen.append((person, rule, outcome))
+    # Evidence (nearest titles) only for the titles that become members or reviews.
+    model.explain(p[2] for p, _, o in chosen if o.review or o.assign == MemberSource.MODEL)
+    reviews = []
+    for person, rule, outcome in chosen:
+        if outcome.assign == MemberSource.RULE and rule is not None:
+            matches[person[1]][person[0]] = rule
+        elif outcome.assign == MemberSource.MODEL:
+            matches[person[1]][person[0]] = model.match(person[2])
+        if outcome.review is not None:
+            proposal = _review(context, model, person, rule, outcome)
+            if proposal is not None:
+                reviews.append(proposal)
+    return reviews
+
+
+def _review(
+    context: JobContext,
+    model: ModelRoles,
+    person: store.PersonFields,
+    rule: CardMatch | None,
+    outcome: Outcome,
+) -> store.ReviewProposal | None:
+    """The review item of one person; None if the model names a role the catalogue lacks."""
+    answer = model.answer(person[2])
+    assert answer is not None and outcome.review is not None
+    model_role_id = _model_role_id(context, answer)
+    if answer.label != NO_ROLE and model_role_id is None:
+        return None
+    return store.ReviewProposal(
+        person_id=person[0],
+        reason=outcome.review.value,
+        rule_role_id=context.role_ids[rule.role] if rule is not None else None,
+        model_role_id=model_role_id,
+        model_confidence=round(answer.confidence, 4),
+        evidence={"rule": rule.evidence if rule else None, "model": model.evidence(person[2])},
+    )
+
+
+def _model_role_id(context: JobContext, answer: ModelAnswer) -> int | None:
+    """The role id of the model's label; None for "No role" (or a role the catalogue lacks)."""
+    return None if answer.label == NO_ROLE else context.all_role_ids.get(answer.label)
+
+
+def _protected_persons(members: dict[int, list[store.StoredMember]]) -> set[int]:
+    """Persons a higher source has decided about (kept or removed): no review for them."""
+    job_sources = (MemberSource.RULE.value, MemberSource.MODEL.value)
+    return {m.person_id for ms in members.values() for m in ms if m.source not in job_sources}
 
 
 def _write_existing_scores(
@@ -466,13 +628,12 @@ def _write_members(
     conn: Connection, plans: dict[int, MemberPlan], group_ids: dict[int, int]
 ) -> None:
     """Insert, update and remove members in three bulk statements."""
-    source = MemberSource.RULE.value
     inserts = [(group_ids[a], w) for a, p in plans.items() for w in p.writes if w.member_id is None]
     updates = [w for p in plans.values() for w in p.writes if w.member_id is not None]
     removals = [m for p in plans.values() for m in p.removals]
-    store.insert_members(conn, inserts, source)
-    store.update_members(conn, updates, source)
-    store.remove_members(conn, removals, source)
+    store.insert_members(conn, inserts)
+    store.update_members(conn, updates)
+    store.remove_members(conn, removals)
 
 
 def _write_roles(

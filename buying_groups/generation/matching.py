@@ -50,13 +50,16 @@ _FIELD_OF: Final = MappingProxyType(
 class CardMatch:
     """A card assigned a person: the card's position and role, and the evidence as JSON text.
 
-    ``evidence_json`` is serialised once per class of persons and written as is.
+    ``evidence_json`` is serialised once per class of persons and written as is; ``source``
+    and ``confidence`` are those of every rule member (a model match has its own).
     """
 
     position: int
     role: str
     evidence: dict[str, Any]
     evidence_json: str
+    source: str = "rule"
+    confidence: float = RULE_CONFIDENCE
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,6 +89,42 @@ class MembershipService:
         self._rescore(group)
         self._events(group, False, EventType.MEMBER_REMOVED, person, role, source)
 
+    def exclude(
+        self,
+        account_external_id: str,
+        solution_interest: str,
+        person_external_id: str,
+        role: str,
+        source: MemberSource = MemberSource.MANUAL,
+    ) -> None:
+        """Record that a person is not a member, so that jobs never add them.
+
+        An active member is removed; otherwise a removed member row of ``source`` is
+        stored, in ``role`` (the role the person was proposed for), which a job's lower
+        precedence cannot undo.
+        """
+        _check_caller(source)
+        role_row = self._role(role)
+        group, created = self._group(account_external_id, solution_interest)
+        person = self._person_of_account(person_external_id, group.account_id)
+        member = self._member(group.id, person.id)
+        if member is not None and not member.is_removed:
+            self.remove(account_external_id, solution_interest, person_external_id, source)
+            return
+        if member is not None and not may_override(MemberSource(member.source), source):
+            raise MemberPrecedenceError(
+                f"person {person_external_id!r} was set by {member.source}; "
+                f"{source.value} cannot change it"
+            )
+        if member is None:
+            member = MemberRow(group_id=group.id, person_id=person.id)
+            self.session.add(member)
+        member.role_id, member.source, member.is_removed = role_row.id, source.value, True
+        member.confidence, member.evidence = None, {"by": source.value, "not_a_member": True}
+        self._rescore(group)
+        if created:
+            self._events(group, True, None, person, role, source)
+
     # --- look-ups --------------------------------------------------------------------------
 
     def _role(self, name: str) -> RoleRow:
@@ -181,7 +217,7 @@ class MembershipService:
         self,
         group: BuyingGroupRow,
         created: bool,
-        kind: EventType,
+        kind: EventType | None,
         person: PersonRow,
         role: str,
         source: MemberSource,
@@ -200,7 +236,7 @@ class MembershipService:
                 solution_interest=interest,
                 payload={"group_id": group.id, **p},
             )
-            for k, p in [*kinds, (kind, payload)]
+            for k, p in [*kinds, *([(kind, payload)] if kind else [])]
         ]
         record_events(self.session, rows)
 

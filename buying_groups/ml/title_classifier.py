@@ -19,6 +19,7 @@ from typing import Any, Self
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.special import expit
 from sklearn.base import BaseEstimator, clone
 from sklearn.calibration import CalibratedClassifierCV
@@ -28,7 +29,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from buying_groups.ml.embedders import (
     CharNgramTfidfEmbedder,
-    FloatMatrix,
+    Embeddings,
     TitleEmbedder,
     as_titles,
 )
@@ -74,9 +75,9 @@ class _SigmoidHead:
         except (AttributeError, TypeError, ValueError):
             return None
 
-    def predict_proba(self, embeddings: FloatMatrix) -> np.ndarray:
+    def predict_proba(self, embeddings: Embeddings) -> np.ndarray:
         """Sigmoid of the calibrated decision values, normalised one-vs-rest."""
-        decision = embeddings @ self.coef.T + self.intercept
+        decision = np.asarray(embeddings @ self.coef.T) + self.intercept
         positive = expit(-(self.a * decision + self.b))
         if positive.shape[1] == 1:
             return np.hstack([1.0 - positive, positive])
@@ -94,7 +95,7 @@ class _Head:
     calibration: str
     fast: _SigmoidHead | None = None
 
-    def predict_proba(self, embeddings: FloatMatrix) -> np.ndarray:
+    def predict_proba(self, embeddings: Embeddings) -> np.ndarray:
         """Class probabilities in the order of ``classes``."""
         if self.model is None:
             return np.ones((embeddings.shape[0], 1))
@@ -102,7 +103,7 @@ class _Head:
             return self.fast.predict_proba(embeddings)
         return np.asarray(self.model.predict_proba(embeddings))
 
-    def enable_fast_path(self, sample: FloatMatrix) -> None:
+    def enable_fast_path(self, sample: Embeddings) -> None:
         """Use the numpy path only if it reproduces scikit-learn on ``sample``.
 
         The check guards against scikit-learn changing its calibration internals.
@@ -129,6 +130,9 @@ class TitleClassifier(BaseEstimator):
         abstain_threshold: predictions with a lower top probability become ``None``.
         n_neighbours: default number of nearest training titles given as evidence.
         C: inverse L2 regularisation of the logistic-regression heads.
+        class_weight: the heads' ``class_weight`` ("balanced" or ``None``); "balanced"
+            stops the curated lists' large classes (Marketing, Senior) from crowding out the
+            rarer ones.
         calibration: ``CalibratedClassifierCV`` method ("sigmoid", "isotonic"...), or
             "none" for the logistic regression's own probabilities.
         random_state: seed for the calibration folds and the solver.
@@ -140,6 +144,7 @@ class TitleClassifier(BaseEstimator):
         abstain_threshold: float = 0.0,
         n_neighbours: int = 3,
         C: float = 4.0,
+        class_weight: str | None = None,
         calibration: str | None = "sigmoid",
         random_state: int | None = 0,
     ) -> None:
@@ -147,6 +152,7 @@ class TitleClassifier(BaseEstimator):
         self.abstain_threshold = abstain_threshold
         self.n_neighbours = n_neighbours
         self.C = C
+        self.class_weight = class_weight
         self.calibration = calibration
         self.random_state = random_state
 
@@ -229,7 +235,7 @@ class TitleClassifier(BaseEstimator):
 
     def _fit_head(
         self,
-        embeddings: FloatMatrix,
+        embeddings: Embeddings,
         column: pd.Series,
         groups: np.ndarray,
         weights: np.ndarray | None = None,
@@ -274,7 +280,12 @@ class TitleClassifier(BaseEstimator):
         Returns:
             The unfitted model (``cv`` still to be set) and a description of its calibration.
         """
-        regression = LogisticRegression(C=self.C, max_iter=2000, random_state=self.random_state)
+        regression = LogisticRegression(
+            C=self.C,
+            class_weight=self.class_weight,
+            max_iter=2000,
+            random_state=self.random_state,
+        )
         if self.calibration in _NO_CALIBRATION:
             return regression, "none"
         if folds < 2:
@@ -284,7 +295,7 @@ class TitleClassifier(BaseEstimator):
         return calibrated, f"{self.calibration} ({folds} folds)"
 
     def _remember_neighbours(
-        self, titles: list[str], embeddings: FloatMatrix, labels: pd.DataFrame
+        self, titles: list[str], embeddings: Embeddings, labels: pd.DataFrame
     ) -> None:
         """Keep one row per distinct labelled title, with its most common label per target."""
         frame = labels.astype("string").apply(lambda col: col.str.strip().replace("", pd.NA))
@@ -304,7 +315,7 @@ class TitleClassifier(BaseEstimator):
                 f"This {type(self).__name__} instance is not fitted yet; call 'fit' first."
             )
 
-    def _embed(self, X: Sequence[str]) -> FloatMatrix:
+    def _embed(self, X: Sequence[str]) -> Embeddings:
         """Embed titles with the fitted embedder."""
         self._check_fitted()
         return self.embedder_.transform(as_titles(X))
@@ -368,8 +379,8 @@ class TitleClassifier(BaseEstimator):
         embeddings = self._embed(X)
         k = min(self.n_neighbours if k is None else k, len(self.neighbour_labels_))
         if k <= 0:
-            return [[] for _ in range(len(embeddings))]
-        similarities = embeddings @ self.neighbour_embeddings_.T
+            return [[] for _ in range(embeddings.shape[0])]
+        similarities = _dense(embeddings @ self.neighbour_embeddings_.T)
         top = np.argpartition(-similarities, k - 1, axis=1)[:, :k]
         return [
             self._evidence(row_sims, row_top)
@@ -388,6 +399,11 @@ class TitleClassifier(BaseEstimator):
             }
             for index, record in zip(ordered, records, strict=True)
         ]
+
+
+def _dense(matrix: Any) -> np.ndarray:
+    """A dense array from a dense or sparse product (sparse embeddings give sparse ones)."""
+    return np.asarray(matrix.toarray() if sparse.issparse(matrix) else matrix)
 
 
 def _most_common(column: pd.Series) -> Any:

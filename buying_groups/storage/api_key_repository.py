@@ -49,6 +49,14 @@ class ApiKeyRepository:
         )
         return frozenset(Scope(s) for s in row.scopes) if row else None
 
+    def name_of(self, plaintext: str) -> str | None:
+        """The name of a valid, unrevoked key (who is acting); None for anything else."""
+        return self.session.scalar(
+            select(ApiKeyRow.name).where(
+                ApiKeyRow.key_hash == hash_api_key(plaintext), ApiKeyRow.revoked_at.is_(None)
+            )
+        )
+
     def list(self) -> list[ApiKeyInfo]:
         """Every key, newest first."""
         rows = self.session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.id.desc()))

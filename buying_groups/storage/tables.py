@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -241,7 +242,18 @@ class MemberRow(Timestamped, Base):
 
 class ReviewRow(Timestamped, Base):
     __tablename__ = "reviews"
-    __table_args__ = (Index("ix_reviews_open", "solution_interest_id", "decision"),)
+    __table_args__ = (
+        Index("ix_reviews_open", "solution_interest_id", "decision"),
+        # One open review per person x interest: a rerun updates it instead of adding one.
+        Index(
+            "uq_reviews_open_person",
+            "person_id",
+            "solution_interest_id",
+            unique=True,
+            sqlite_where=text("decision IS NULL"),
+            postgresql_where=text("decision IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"))
@@ -252,6 +264,8 @@ class ReviewRow(Timestamped, Base):
     rule_role_id: Mapped[int | None] = mapped_column(ForeignKey("roles.id"))
     model_role_id: Mapped[int | None] = mapped_column(ForeignKey("roles.id"))
     model_confidence: Mapped[float | None] = mapped_column(Float)
+    #: {"rule": the card's evidence or null, "model": probabilities, version, nearest titles}
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     decision: Mapped[str | None] = mapped_column(String(20))
     decided_role_id: Mapped[int | None] = mapped_column(ForeignKey("roles.id"))
     decided_by: Mapped[str | None] = mapped_column(String(120))

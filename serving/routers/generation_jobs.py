@@ -56,6 +56,7 @@ class GenerationJobPublic(BaseModel):
     members_added: int
     members_removed: int
     members_changed: int
+    reviews_created: int = Field(description="Review items the job opened (model, hybrid).")
     error: str | None
     started_at: datetime | None
     finished_at: datetime | None
@@ -76,13 +77,19 @@ class GenerationJobPublic(BaseModel):
 def create_generation_job(
     body: GenerationJobCreate, engine: EngineDep, request: Request, response: Response
 ) -> GenerationJobPublic:
-    """Queue a job; it runs in the background. A known idempotency key returns its job (200)."""
+    """Queue a job; it runs in the background. A known idempotency key returns its job (200).
+
+    Modes model and hybrid need the solution interest's role model to be loaded (409
+    otherwise); the job runs with the champion loaded when it starts.
+    """
+    loaded = request.app.state.models.current.roles.get(body.solution_interest)
     job_id = create_job(
         engine,
         solution_interest=body.solution_interest,
         audience=body.audience,
         mode=body.mode.value,
         idempotency_key=body.idempotency_key,
+        role_model=loaded.classifier if loaded else None,
     )
     report = get_job(engine, job_id)
     if report.state == JobState.QUEUED:

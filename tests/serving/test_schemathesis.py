@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
+from database_reset import empty_database
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
@@ -22,6 +23,7 @@ from serving.app import create_app
 @pytest.fixture(scope="module")
 def fuzzed_app(migrated_engine: Engine) -> Iterator[tuple[FastAPI, str]]:
     """The app on a database with the small demo CRM, and an admin key."""
+    empty_database(migrated_engine)
     seed_demo(migrated_engine, "small")
     with unit_of_work(make_session_factory(migrated_engine)) as session:
         key, _ = ApiKeyRepository(session).create("schemathesis", ["admin"])
