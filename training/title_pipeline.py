@@ -48,7 +48,7 @@ from training.title_plots import confusion_figure, reliability_figure
 
 DEFAULT_TRACKING_URI = f"sqlite:///{PROJECT_ROOT / 'var' / 'mlflow' / 'mlflow.db'}"
 DEFAULT_ARTIFACT_ROOT = str(PROJECT_ROOT / "var" / "mlflow" / "artifacts")
-DEFAULT_EMBEDDER = "tfidf"
+DEFAULT_EMBEDDER = "tfidf-sparse"
 _RARE = "__rare__"
 
 #: Embedders selectable by name (CLI ``--embedder``); all run offline.
