@@ -80,8 +80,7 @@ def predict_roles(
     Rules see the title and the inferred function, seniority and persona, so a card may test
     what the model inferred.
     """
-    targets = _targets(title_model, titles)
-    nearest = title_model.nearest_titles(titles, neighbours) if title_model else []
+    targets, nearest = _targets(title_model, titles, neighbours)
     roles = _model_roles(role_model, titles) if role_model is not None else None
     results = []
     for index, title in enumerate(titles):
@@ -100,15 +99,19 @@ def predict_roles(
 
 
 def _targets(
-    model: TitleClassifier | None, titles: Sequence[str]
-) -> list[dict[str, LabelPrediction]]:
+    model: TitleClassifier | None, titles: Sequence[str], neighbours: int
+) -> tuple[list[dict[str, LabelPrediction]], list[list[dict[str, Any]]]]:
     if model is None or not titles:
-        return []
-    frame = model.predict_with_confidence(list(titles))
-    return [
-        {t: LabelPrediction(row[t], float(row[f"{t}_confidence"])) for t in model.targets_}
-        for row in frame.to_dict("records")
+        return [], []
+    predictions, nearest = model.predict_explained(list(titles), neighbours)
+    targets = [
+        {
+            t: LabelPrediction(None if label is None else str(label), p)
+            for t, (label, p) in row.items()
+        }
+        for row in predictions
     ]
+    return targets, nearest
 
 
 def _model_roles(model: TitleClassifier, titles: Sequence[str]) -> list[RolePrediction]:

@@ -365,6 +365,29 @@ class TitleClassifier(BaseEstimator):
         """
         return self.predict_with_confidence(X)[self.targets_]
 
+    def predict_explained(
+        self, X: Sequence[str], k: int | None = None
+    ) -> tuple[list[dict[str, tuple[Any, float]]], list[list[dict[str, Any]]]]:
+        """Predictions and their nearest-titles evidence from one embedding pass.
+
+        Serving answers single titles; embedding each twice (once to predict, once for the
+        evidence) was most of its latency.
+
+        Returns:
+            Per title, target -> (label or None when abstaining, probability); and per
+            title, the nearest labelled titles as :meth:`nearest_titles` gives them.
+        """
+        embeddings = self._embed(X)
+        predictions: list[dict[str, tuple[Any, float]]] = [{} for _ in range(embeddings.shape[0])]
+        for target, head in self.heads_.items():
+            values = head.predict_proba(embeddings)
+            best = values.argmax(axis=1)
+            for row, (index, probabilities) in enumerate(zip(best, values, strict=True)):
+                confidence = float(probabilities[index])
+                label = head.classes[index] if confidence >= self.abstain_threshold else None
+                predictions[row][target] = (label, confidence)
+        return predictions, self._neighbours(embeddings, k)
+
     def nearest_titles(self, X: Sequence[str], k: int | None = None) -> list[list[dict[str, Any]]]:
         """Nearest labelled training titles, as evidence for a prediction.
 
@@ -376,7 +399,9 @@ class TitleClassifier(BaseEstimator):
             Per title, up to ``k`` dicts with "title", "similarity" (cosine) and the
             neighbour's label for each target (``None`` where it has none), most similar first.
         """
-        embeddings = self._embed(X)
+        return self._neighbours(self._embed(X), k)
+
+    def _neighbours(self, embeddings: Embeddings, k: int | None) -> list[list[dict[str, Any]]]:
         k = min(self.n_neighbours if k is None else k, len(self.neighbour_labels_))
         if k <= 0:
             return [[] for _ in range(embeddings.shape[0])]
@@ -390,15 +415,23 @@ class TitleClassifier(BaseEstimator):
     def _evidence(self, similarities: np.ndarray, candidates: np.ndarray) -> list[dict[str, Any]]:
         """Sort one title's candidate neighbours and describe them."""
         ordered = candidates[np.argsort(-similarities[candidates], kind="stable")]
-        records = self.neighbour_labels_.iloc[ordered].to_dict("records")
-        return [
-            {
-                "title": record["title"],
-                "similarity": float(similarities[index]),
-                **{t: None if pd.isna(record[t]) else str(record[t]) for t in self.targets_},
-            }
-            for index, record in zip(ordered, records, strict=True)
-        ]
+        records = self._neighbour_records()
+        return [{**records[i], "similarity": float(similarities[i])} for i in ordered]
+
+    def _neighbour_records(self) -> list[dict[str, Any]]:
+        """The neighbours as plain dicts, built once: pandas per request cost milliseconds."""
+        cached: list[dict[str, Any]] | None = self.__dict__.get("_records")
+        if cached is None:
+            labels = self.neighbour_labels_
+            cached = [
+                {
+                    "title": row["title"],
+                    **{t: None if pd.isna(row[t]) else str(row[t]) for t in self.targets_},
+                }
+                for row in labels.to_dict("records")
+            ]
+            self.__dict__["_records"] = cached
+        return cached
 
 
 def _dense(matrix: Any) -> np.ndarray:

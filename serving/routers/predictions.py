@@ -100,25 +100,40 @@ class RolePredictionsPublic(BaseModel):
 
 @router.post("/role-predictions", response_model=RolePredictionsPublic, summary="Predict roles")
 def create_role_predictions(
-    body: RolePredictionCreate, session: SessionDep, models: ModelsDep
+    body: RolePredictionCreate, session: SessionDep, request: Request
 ) -> RolePredictionsPublic:
     """Function, seniority, persona from the title model; role from the interest's role model,
     else from its live template's rules (which may test the inferred persona)."""
+    store: ModelStore = request.app.state.models
+    models = store.current
     rules, role_model = None, None
     if body.solution_interest is not None:
         configuration = ConfigurationRepository(session)
         interest = configuration.get_solution_interest(body.solution_interest)
         rules = RuleRoles(configuration.get_template(interest.role_template).cards)
-        loaded = models.roles.get(interest.name)
-        role_model = loaded.classifier if loaded else None
-    predictions = predict_roles(
-        body.titles,
-        title_model=models.title.classifier if models.title else None,
-        role_model=role_model,
-        rules=rules,
+        role_model = models.roles.get(interest.name)
+    versions = (
+        models.title.version if models.title else None,
+        role_model.version if role_model else None,
+        body.solution_interest,
     )
+    answers = {title: store.predictions.get((*versions, title)) for title in set(body.titles)}
+    missing = [title for title, answer in answers.items() if answer is None]
+    computed = (
+        predict_roles(
+            missing,
+            title_model=models.title.classifier if models.title else None,
+            role_model=role_model.classifier if role_model else None,
+            rules=rules,
+        )
+        if missing
+        else []
+    )
+    for prediction in computed:
+        answers[prediction.title] = TitlePredictionPublic.of(prediction)
+        store.predictions.put((*versions, prediction.title), answers[prediction.title])
     return RolePredictionsPublic(
-        predictions=[TitlePredictionPublic.of(p) for p in predictions],
+        predictions=[answers[title] for title in body.titles],
         models=models.versions(),
         rules_only=models.rules_only,
     )

@@ -128,3 +128,12 @@ def test_without_a_model_the_service_runs_rules_only(engine: Engine, tmp_path: P
         body = {"titles": ["CISO"], "solution_interest": "Secure Edge"}
         prediction = client.post("/v1/role-predictions", json=body).json()["predictions"][0]
     assert prediction["function"] is None and prediction["role"]["label"] == "Decision Maker"
+
+
+def test_repeated_titles_are_answered_from_the_cache(api: TestClient) -> None:
+    body = {"titles": ["CFO", "CFO", "Controller"], "solution_interest": "Secure Edge"}
+    first = api.post("/v1/role-predictions", json=body).json()
+    assert [p["title"] for p in first["predictions"]] == ["CFO", "CFO", "Controller"]
+    cache = api.app.state.models.predictions  # type: ignore[attr-defined]
+    assert cache.get((first["models"][NAME], None, "Secure Edge", "CFO")) is not None
+    assert api.post("/v1/role-predictions", json=body).json() == first
