@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 SIZE ?= small
 
-.PHONY: setup run test lint typecheck pytest bench bench-import bench-titles mlflow clean
+.PHONY: setup run test lint typecheck pytest bench bench-import bench-api bench-roles bench-titles mlflow clean
 
 setup: $(STAMP)
 
@@ -49,6 +49,12 @@ bench-import: setup
 
 bench: setup
 	$(BIN)/python benchmarks/generation_benchmark.py $(if $(CI),--short,)
+
+bench-api: setup
+	$(BIN)/python benchmarks/api_benchmark.py $(if $(CI),--short,)
+
+bench-roles: setup
+	$(BIN)/python benchmarks/role_model_benchmark.py $(if $(CI),--short,)
 
 bench-titles: setup
 	$(BIN)/python -m training.bench_titles $(if $(CI),--short,)

@@ -107,8 +107,12 @@ async def load(base: str, key: str, titles: list[str], rate: float, seconds: flo
             try:
                 response = await client.post("/v1/role-predictions", json={"titles": [title]})
                 ok = response.status_code == 200
-            except httpx.HTTPError:
+                if not ok and not latencies:
+                    print("first error:", response.status_code, response.text[:300])
+            except httpx.HTTPError as exc:
                 ok = False
+                if not latencies:
+                    print("first error:", repr(exc))
             latencies.append((time.perf_counter() - started) * 1000 if ok else float("inf"))
 
         tasks = []
@@ -152,7 +156,10 @@ def main() -> None:
             current, peak = rss_mib(server.pid)
         finally:
             server.terminate()
-            server.wait(timeout=30)
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
     ok = latencies[np.isfinite(latencies)]
     errors = len(latencies) - len(ok)
     p50, p99 = np.percentile(ok, [50, 99]) if len(ok) else (float("nan"), float("nan"))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
 from buying_groups.settings import Settings, get_settings
@@ -14,8 +14,8 @@ from buying_groups.storage.configuration_repository import ConfigurationReposito
 from buying_groups.storage.database import make_engine, make_session_factory
 from serving.job_runner import JobRunner
 from serving.models import ModelStore, poll_models
-from serving.problems import install_problem_handlers, problem_response
-from serving.rate_limits import install_rate_limits
+from serving.problems import install_problem_handlers
+from serving.rate_limits import BodySizeLimit, RateLimit
 from serving.routers import (
     account_audiences,
     accounts,
@@ -94,8 +94,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         _attach_database(app, engine)
     install_problem_handlers(app)
     install_security_handlers(app)
-    _limit_body_size(app, settings.max_request_bytes)
-    install_rate_limits(app, settings.rate_limit)
+    app.add_middleware(RateLimit, limit=settings.rate_limit)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)
     routers = (
         accounts,
@@ -133,18 +133,3 @@ def _attach_database(app: FastAPI, engine: Engine) -> None:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.job_runner = JobRunner(engine, app.state.models)
-
-
-def _limit_body_size(app: FastAPI, max_bytes: int) -> None:
-    """Refuse bodies larger than ``max_bytes`` (by Content-Length) with 413."""
-
-    @app.middleware("http")
-    async def limit(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > max_bytes):
-            return problem_response(
-                413, "too-large", "Request too large", f"bodies are limited to {max_bytes} bytes"
-            )
-        return await call_next(request)

@@ -16,9 +16,17 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+#: Connections a process may open: at least as many as the API's worker threads (40 in
+#: Starlette's pool), so that requests waiting for a connection can never hold every thread
+#: that would give one back (a deadlock seen under load with SQLAlchemy's default 5 + 10).
+POOL = {"pool_size": 10, "max_overflow": 40}
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets its folder, foreign keys and WAL."""
     parsed = make_url(url)
+    if parsed.database not in (None, "", ":memory:"):
+        kwargs = POOL | kwargs
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -35,3 +37,27 @@ def test_generation_benchmark_prints_persons_per_second() -> None:
     rates = re.findall(r"= ([\d,]+) persons/s", result.stdout)
     assert len(rates) == 2 and all(int(r.replace(",", "")) > 0 for r in rates)
     assert "members +0 -0 ~0" in result.stdout  # the rerun changed nothing
+
+
+def _run_script(*args: str, timeout: int = 600) -> str:
+    result = subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, timeout=timeout, check=True
+    )
+    print(result.stdout)  # the numbers land in the CI log
+    return result.stdout
+
+
+@pytest.mark.slow
+def test_api_benchmark_prints_latency_and_rss() -> None:
+    out = _run_script(str(ROOT / "benchmarks" / "api_benchmark.py"), "--short")
+    found = re.search(r"(\d+) ok, (\d+) errors; latency p50 ([\d.]+) ms, p99 ([\d.]+) ms", out)
+    assert found is not None and int(found.group(1)) > 0
+    assert re.search(r"server RSS: \d+ MiB now, \d+ MiB peak", out)
+
+
+@pytest.mark.slow
+def test_title_benchmark_prints_quality_and_speed() -> None:
+    corpora = ROOT.parent / "shared" / "data" / "title-corpora"
+    out = _run_script("-m", "training.bench_titles", "--short", "--corpora", str(corpora))
+    assert "macro" in out.lower() or "f1" in out.lower()
+    assert "titles_per_s" in out
