@@ -52,11 +52,8 @@ class MembershipService:
         group, created = self._group(account_external_id, solution_interest)
         person = self._person_of_account(person_external_id, group.account_id)
         member = self._member(group.id, person.id)
-        if member is not None and not may_override(MemberSource(member.source), source):
-            raise MemberPrecedenceError(
-                f"person {person_external_id!r} was set by {member.source}; "
-                f"{source.value} cannot change it"
-            )
+        if member is not None:
+            _check_precedence(member, source, person_external_id, "change")
         if member is None:
             member = MemberRow(group_id=group.id, person_id=person.id)
             self.session.add(member)
@@ -79,11 +76,7 @@ class MembershipService:
         member = self._member(group.id, person.id)
         if member is None or member.is_removed:
             raise ConflictError(f"person {person_external_id!r} is not a member of this group")
-        if not may_override(MemberSource(member.source), source):
-            raise MemberPrecedenceError(
-                f"person {person_external_id!r} was set by {member.source}; "
-                f"{source.value} cannot remove it"
-            )
+        _check_precedence(member, source, person_external_id, "remove")
         member.is_removed, member.source = True, source.value
         role = self.session.get_one(RoleRow, member.role_id).name
         self._rescore(group)
@@ -111,11 +104,8 @@ class MembershipService:
         if member is not None and not member.is_removed:
             self.remove(account_external_id, solution_interest, person_external_id, source)
             return
-        if member is not None and not may_override(MemberSource(member.source), source):
-            raise MemberPrecedenceError(
-                f"person {person_external_id!r} was set by {member.source}; "
-                f"{source.value} cannot change it"
-            )
+        if member is not None:
+            _check_precedence(member, source, person_external_id, "change")
         if member is None:
             member = MemberRow(group_id=group.id, person_id=person.id)
             self.session.add(member)
@@ -239,6 +229,14 @@ class MembershipService:
             for k, p in [*kinds, *([(kind, payload)] if kind else [])]
         ]
         record_events(self.session, rows)
+
+
+def _check_precedence(member: MemberRow, source: MemberSource, person: str, verb: str) -> None:
+    """A lower source never undoes what a higher one decided."""
+    if not may_override(MemberSource(member.source), source):
+        raise MemberPrecedenceError(
+            f"person {person!r} was set by {member.source}; {source.value} cannot {verb} it"
+        )
 
 
 def _check_caller(source: MemberSource) -> None:
