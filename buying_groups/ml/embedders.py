@@ -231,17 +231,7 @@ class CharNgramTfidfEmbedder(TitleEmbedder):
 
     def _fit_texts(self, texts: list[str]) -> None:
         """Learn the vocabulary and IDF weights, then the SVD projection."""
-        # min_df cannot exceed the number of titles, or tiny training sets would fail.
-        min_df = min(self.min_df, max(len(texts), 1))
-        self.vectoriser_ = TfidfVectorizer(
-            analyzer="char_wb",
-            ngram_range=self.ngram_range,
-            min_df=min_df,
-            max_features=self.max_features,
-            sublinear_tf=True,
-            lowercase=False,
-            dtype=np.float32,
-        ).fit(texts)
+        self.vectoriser_ = _char_tfidf(texts, self.ngram_range, self.min_df, self.max_features)
         self.svd_: TruncatedSVD | None = None
         n_terms = len(self.vectoriser_.vocabulary_)
         if self.n_components is not None and n_terms > self.n_components:
@@ -256,6 +246,22 @@ class CharNgramTfidfEmbedder(TitleEmbedder):
         if self.svd_ is None:
             return sparse.csr_matrix(tfidf).toarray()
         return self.svd_.transform(tfidf)
+
+
+def _char_tfidf(
+    texts: list[str], ngram_range: tuple[int, int], min_df: int, max_features: int | None
+) -> TfidfVectorizer:
+    """A fitted character n-gram (within words) TF-IDF vectoriser."""
+    return TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=ngram_range,
+        # min_df cannot exceed the number of titles, or tiny training sets would fail.
+        min_df=min(min_df, max(len(texts), 1)),
+        max_features=max_features,
+        sublinear_tf=True,
+        lowercase=False,
+        dtype=np.float32,
+    ).fit(texts)
 
 
 class SparseTfidfEmbedder(TitleEmbedder):
@@ -295,17 +301,9 @@ class SparseTfidfEmbedder(TitleEmbedder):
 
     def _fit_texts(self, texts: list[str]) -> None:
         """Learn both vocabularies and their IDF weights."""
-        # min_df cannot exceed the number of titles, or tiny training sets would fail.
-        min_df = min(self.min_df, max(len(texts), 1))
-        self.char_vectoriser_ = TfidfVectorizer(
-            analyzer="char_wb",
-            ngram_range=self.char_ngram_range,
-            min_df=min_df,
-            max_features=self.max_features,
-            sublinear_tf=True,
-            lowercase=False,
-            dtype=np.float32,
-        ).fit(texts)
+        self.char_vectoriser_ = _char_tfidf(
+            texts, self.char_ngram_range, self.min_df, self.max_features
+        )
         self.word_vectoriser_ = TfidfVectorizer(
             analyzer="word",
             ngram_range=self.word_ngram_range,
