@@ -43,8 +43,12 @@ TITLES = pd.DataFrame(
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings pointing at a private MLflow store with one registered title model."""
+def store(tmp_path_factory: pytest.TempPathFactory, migrated_engine: Engine) -> Settings:
+    """Settings pointing at a private MLflow store with one registered title model.
+
+    One store per database backend (through ``migrated_engine``): a test moves the alias,
+    and the next backend's tests must start from version 1 again.
+    """
     folder = tmp_path_factory.mktemp("mlflow")
     settings = Settings(
         mlflow_tracking_uri=f"sqlite:///{folder / 'mlflow.db'}",
