@@ -11,6 +11,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
+from buying_groups.ml.role_predictions import RuleRoles
 from buying_groups.ml.title_classifier import TitleClassifier
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,8 @@ class ModelStore:
         self.title_model_name = title_model_name
         self.current = ModelSet()
         self.predictions = PredictionCache()
+        # Live templates are frozen and cannot be deleted, so compiled rules never go stale.
+        self.rules: dict[str, RuleRoles] = {}
         self._lock = threading.Lock()
 
     def reload(self, role_interests: list[str] | None = None) -> ModelSet:

@@ -110,7 +110,11 @@ def create_role_predictions(
     if body.solution_interest is not None:
         configuration = ConfigurationRepository(session)
         interest = configuration.get_solution_interest(body.solution_interest)
-        rules = RuleRoles(configuration.get_template(interest.role_template).cards)
+        rules = store.rules.get(interest.role_template)
+        if rules is None:
+            # Compiled once per live template, not per request.
+            rules = RuleRoles(configuration.get_template(interest.role_template).cards)
+            store.rules[interest.role_template] = rules
         role_model = models.roles.get(interest.name)
     versions = (
         models.title.version if models.title else None,
