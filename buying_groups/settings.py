@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     auth_required: bool = True
+    api_key_cache_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="How long a server trusts a key it has checked; a key revoked with the "
+        "CLI stops working within this time (0: check the database on every request).",
+    )
     rate_limit: str = Field(default="1200/minute", description="Per API key (or address).")
     models_enabled: bool = True
     model_poll_seconds: float = 60.0

@@ -33,7 +33,12 @@ from serving.routers import (
     solution_interests,
     stage_models,
 )
-from serving.security import authorize, authorize_read, install_security_handlers
+from serving.security import (
+    ApiKeyCache,
+    authorize,
+    authorize_read,
+    install_security_handlers,
+)
 from serving.webhooks import run_dispatcher
 
 API_DESCRIPTION = """
@@ -89,6 +94,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.models = ModelStore(settings.mlflow_tracking_uri, settings.title_model_name)
+    app.state.api_keys = ApiKeyCache(settings.api_key_cache_seconds)
     if engine is not None:
         # Handed in (tests): usable even by clients that do not run the lifespan.
         _attach_database(app, engine)

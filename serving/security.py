@@ -1,16 +1,26 @@
-"""API-key authentication and scope checks (read for GET, write for changes, admin for admin)."""
+"""API-key authentication and scope checks (read for GET, write for changes, admin for admin).
+
+Every dependency here is ``async`` and touches the database only when a key is not in the
+:class:`ApiKeyCache`: a sync dependency costs a thread-pool hop per request, and a key
+lookup a session and a query.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request, Security
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
-from buying_groups.domain.api_keys import Scope, grants
+from buying_groups.domain.api_keys import Scope, grants, hash_api_key
 from buying_groups.storage.api_key_repository import ApiKeyRepository
-from serving.dependencies import SessionDep
 from serving.problems import problem_response
 
 api_key_header = APIKeyHeader(
@@ -28,9 +38,57 @@ class PermissionDeniedError(Exception):
     """The key is valid but lacks the scope the operation needs."""
 
 
-def key_scopes(
+class ApiKeyCache:
+    """Scopes of keys seen in the last ``ttl`` seconds, by the key's hash.
+
+    Only valid keys are remembered (a new key works at once; an unknown one is looked up
+    every time, behind the rate limit). A key revoked from another process (the CLI) stops
+    working here within ``ttl`` seconds; ``ttl=0`` turns the cache off.
+    """
+
+    def __init__(
+        self, ttl: float, size: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl = ttl
+        self.size = size
+        self.clock = clock
+        self._items: OrderedDict[str, tuple[float, frozenset[Scope]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> frozenset[Scope] | None:
+        """The cached scopes, or None when absent or older than ``ttl``."""
+        with self._lock:
+            found = self._items.get(digest)
+            if found is None:
+                return None
+            if found[0] <= self.clock():
+                del self._items[digest]
+                return None
+            return found[1]
+
+    def put(self, digest: str, scopes: frozenset[Scope]) -> None:
+        """Remember a valid key's scopes for ``ttl`` seconds."""
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            self._items[digest] = (self.clock() + self.ttl, scopes)
+            self._items.move_to_end(digest)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every key (e.g. after revoking one in this process)."""
+        with self._lock:
+            self._items.clear()
+
+
+def _lookup(session_factory: sessionmaker[Session], plaintext: str) -> frozenset[Scope] | None:
+    with session_factory() as session:
+        return ApiKeyRepository(session).scopes_of(plaintext)
+
+
+async def key_scopes(
     request: Request,
-    session: SessionDep,
     header_key: Annotated[str | None, Security(api_key_header)] = None,
     bearer_key: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
 ) -> frozenset[Scope]:
@@ -38,27 +96,34 @@ def key_scopes(
     if not request.app.state.settings.auth_required:
         return frozenset(Scope)
     plaintext = header_key or (bearer_key.credentials if bearer_key else None)
-    scopes = ApiKeyRepository(session).scopes_of(plaintext) if plaintext else None
-    if scopes is None:
+    if not plaintext:
         raise NotAuthenticatedError("a valid API key is required (X-API-Key or Bearer)")
+    cache: ApiKeyCache = request.app.state.api_keys
+    digest = hash_api_key(plaintext)
+    scopes = cache.get(digest)
+    if scopes is None:
+        scopes = await run_in_threadpool(_lookup, request.app.state.session_factory, plaintext)
+        if scopes is None:
+            raise NotAuthenticatedError("a valid API key is required (X-API-Key or Bearer)")
+        cache.put(digest, scopes)
     return scopes
 
 
 ScopesDep = Annotated[frozenset[Scope], Depends(key_scopes)]
 
 
-def authorize(request: Request, scopes: ScopesDep) -> None:
+async def authorize(request: Request, scopes: ScopesDep) -> None:
     """Reads need `read`; everything that changes data needs `write`."""
     needed = Scope.READ if request.method in READ_METHODS else Scope.WRITE
     _require(scopes, needed)
 
 
-def authorize_read(scopes: ScopesDep) -> None:
+async def authorize_read(scopes: ScopesDep) -> None:
     """For operations that change nothing even when they POST (predictions)."""
     _require(scopes, Scope.READ)
 
 
-def authorize_admin(scopes: ScopesDep) -> None:
+async def authorize_admin(scopes: ScopesDep) -> None:
     """Administrative operations need `admin`."""
     _require(scopes, Scope.ADMIN)
 

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+import orjson
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from buying_groups.ml.role_predictions import RuleRoles, TitlePrediction, predict_roles
 from buying_groups.storage.configuration_repository import ConfigurationRepository
 from serving.dependencies import SessionDep
-from serving.models import ModelSet, ModelStore
+from serving.models import LoadedModel, ModelSet, ModelStore
 from serving.problems import PROBLEM_RESPONSES
 from serving.security import authorize_admin
 
 router = APIRouter(prefix="/v1", tags=["models"], responses=PROBLEM_RESPONSES)
 MAX_TITLES = 1000
+#: Up to this many uncached titles are predicted on the event loop (a few milliseconds);
+#: more go to the thread pool so one big batch does not stall every other request.
+INLINE_TITLES = 8
 
 
 def get_models(request: Request) -> ModelSet:
@@ -99,23 +106,21 @@ class RolePredictionsPublic(BaseModel):
 
 
 @router.post("/role-predictions", response_model=RolePredictionsPublic, summary="Predict roles")
-def create_role_predictions(
-    body: RolePredictionCreate, session: SessionDep, request: Request
-) -> RolePredictionsPublic:
+async def create_role_predictions(body: RolePredictionCreate, request: Request) -> Response:
     """Function, seniority, persona from the title model; role from the interest's role model,
-    else from its live template's rules (which may test the inferred persona)."""
+    else from its live template's rules (which may test the inferred persona).
+
+    Answers are cached per (model versions, interest, title) as JSON-ready dicts and written
+    straight out: titles repeat heavily, and a cached single-title request costs no model,
+    no thread hop and no re-validation of the response.
+    """
     store: ModelStore = request.app.state.models
     models = store.current
     rules, role_model = None, None
     if body.solution_interest is not None:
-        configuration = ConfigurationRepository(session)
-        interest = configuration.get_solution_interest(body.solution_interest)
-        rules = store.rules.get(interest.role_template)
-        if rules is None:
-            # Compiled once per live template, not per request.
-            rules = RuleRoles(configuration.get_template(interest.role_template).cards)
-            store.rules[interest.role_template] = rules
-        role_model = models.roles.get(interest.name)
+        rules, role_model = await run_in_threadpool(
+            _interest_models, request.app.state.session_factory, store, body.solution_interest
+        )
     versions = (
         models.title.version if models.title else None,
         role_model.version if role_model else None,
@@ -123,24 +128,39 @@ def create_role_predictions(
     )
     answers = {title: store.predictions.get((*versions, title)) for title in set(body.titles)}
     missing = [title for title, answer in answers.items() if answer is None]
-    computed = (
-        predict_roles(
+    if missing:
+        compute = partial(
+            predict_roles,
             missing,
             title_model=models.title.classifier if models.title else None,
             role_model=role_model.classifier if role_model else None,
             rules=rules,
         )
-        if missing
-        else []
-    )
-    for prediction in computed:
-        answers[prediction.title] = TitlePredictionPublic.of(prediction)
-        store.predictions.put((*versions, prediction.title), answers[prediction.title])
-    return RolePredictionsPublic(
-        predictions=[answers[title] for title in body.titles],
-        models=models.versions(),
-        rules_only=models.rules_only,
-    )
+        computed = compute() if len(missing) <= INLINE_TITLES else await run_in_threadpool(compute)
+        for prediction in computed:
+            answer = TitlePredictionPublic.of(prediction).model_dump(mode="json")
+            answers[prediction.title] = answer
+            store.predictions.put((*versions, prediction.title), answer)
+    content = {
+        "predictions": [answers[title] for title in body.titles],
+        "models": models.versions(),
+        "rules_only": models.rules_only,
+    }
+    return Response(orjson.dumps(content), media_type="application/json")
+
+
+def _interest_models(
+    session_factory: sessionmaker[Session], store: ModelStore, name: str
+) -> tuple[RuleRoles, LoadedModel | None]:
+    """The interest's compiled live-template rules (compiled once) and its role model."""
+    with session_factory() as session:
+        configuration = ConfigurationRepository(session)
+        interest = configuration.get_solution_interest(name)
+        rules = store.rules.get(interest.role_template)
+        if rules is None:
+            rules = RuleRoles(configuration.get_template(interest.role_template).cards)
+            store.rules[interest.role_template] = rules
+    return rules, store.current.roles.get(interest.name)
 
 
 class ModelsPublic(BaseModel):

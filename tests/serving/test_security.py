@@ -7,8 +7,12 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from buying_groups.domain.api_keys import Scope
+from buying_groups.settings import Settings
 from buying_groups.storage.api_key_repository import ApiKeyRepository
 from buying_groups.storage.database import make_session_factory, unit_of_work
+from serving.app import create_app
+from serving.security import ApiKeyCache
 
 ClientFactory = Callable[..., TestClient]
 
@@ -35,17 +39,69 @@ def test_read_key_cannot_write(client_factory: ClientFactory) -> None:
     assert "write" in response.json()["detail"]
 
 
-def test_bearer_token_works_and_revoked_key_does_not(
-    client_factory: ClientFactory, engine: Engine
+class FakeClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _app_client(engine: Engine, cache_seconds: float) -> TestClient:
+    settings = Settings(
+        models_enabled=False, webhooks_enabled=False, api_key_cache_seconds=cache_seconds
+    )
+    return TestClient(create_app(settings, engine=engine), raise_server_exceptions=False)
+
+
+def _revoke(engine: Engine, prefix: str) -> None:
+    with unit_of_work(make_session_factory(engine)) as session:
+        ApiKeyRepository(session).revoke(prefix)
+
+
+def test_bearer_token_works_and_revoked_key_does_not(engine: Engine) -> None:
+    with unit_of_work(make_session_factory(engine)) as session:
+        plaintext, info = ApiKeyRepository(session).create("ci", ["read"])
+    headers = {"Authorization": f"Bearer {plaintext}"}
+    with _app_client(engine, cache_seconds=0) as anonymous:
+        assert anonymous.get("/v1/roles", headers=headers).status_code == 200
+        _revoke(engine, info.prefix)
+        assert anonymous.get("/v1/roles", headers=headers).status_code == 401
+
+
+def test_a_key_revoked_elsewhere_stops_working_when_its_cache_entry_expires(
+    engine: Engine,
 ) -> None:
     with unit_of_work(make_session_factory(engine)) as session:
         plaintext, info = ApiKeyRepository(session).create("ci", ["read"])
-    anonymous = client_factory()
-    headers = {"Authorization": f"Bearer {plaintext}"}
-    assert anonymous.get("/v1/roles", headers=headers).status_code == 200
-    with unit_of_work(make_session_factory(engine)) as session:
-        ApiKeyRepository(session).revoke(info.prefix)
-    assert anonymous.get("/v1/roles", headers=headers).status_code == 401
+    headers = {"X-API-Key": plaintext}
+    with _app_client(engine, cache_seconds=10) as client:
+        clock = FakeClock()
+        client.app.state.api_keys.clock = clock  # type: ignore[attr-defined]
+        assert client.get("/v1/roles", headers=headers).status_code == 200
+        _revoke(engine, info.prefix)  # as the CLI would, behind the server's back
+        clock.now += 9.9
+        assert client.get("/v1/roles", headers=headers).status_code == 200
+        clock.now += 0.2
+        assert client.get("/v1/roles", headers=headers).status_code == 401
+
+
+def test_key_cache_remembers_valid_keys_only_for_their_time_and_size() -> None:
+    clock = FakeClock()
+    cache = ApiKeyCache(ttl=5, size=2, clock=clock)
+    read = frozenset({Scope.READ})
+    cache.put("a", read)
+    cache.put("b", read)
+    cache.put("c", read)  # beyond size: the oldest goes
+    assert cache.get("a") is None
+    assert cache.get("b") == read
+    clock.now += 5
+    assert cache.get("b") is None
+    off = ApiKeyCache(ttl=0, clock=clock)
+    off.put("a", read)
+    assert off.get("a") is None
 
 
 def test_keys_are_stored_hashed(engine: Engine) -> None:
