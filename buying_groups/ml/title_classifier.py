@@ -40,6 +40,8 @@ __all__ = ["TitleClassifier", "TitleLabelsError"]
 _MAX_CALIBRATION_FOLDS = 5
 _NO_CALIBRATION = ("none", None)
 _FAST_PATH_CHECK_ROWS = 512
+#: Attributes derived from the fitted ones on first use; dropped on refit and when pickling.
+_DERIVED = ("_records", "_transposed")
 
 
 class TitleLabelsError(ValueError):
@@ -130,6 +132,9 @@ class TitleClassifier(BaseEstimator):
         abstain_threshold: predictions with a lower top probability become ``None``.
         n_neighbours: default number of nearest training titles given as evidence.
         C: inverse L2 regularisation of the logistic-regression heads.
+        C_per_target: target -> C for heads that need another regularisation than ``C``
+            (targets not named use ``C``); e.g. a noisy, ordinal target such as seniority
+            generalises better with a stronger penalty than a topical one.
         class_weight: the heads' ``class_weight`` ("balanced" or ``None``); "balanced"
             stops the curated lists' large classes (Marketing, Senior) from crowding out the
             rarer ones.
@@ -144,6 +149,7 @@ class TitleClassifier(BaseEstimator):
         abstain_threshold: float = 0.0,
         n_neighbours: int = 3,
         C: float = 4.0,
+        C_per_target: dict[str, float] | None = None,
         class_weight: str | None = None,
         calibration: str | None = "sigmoid",
         random_state: int | None = 0,
@@ -152,6 +158,7 @@ class TitleClassifier(BaseEstimator):
         self.abstain_threshold = abstain_threshold
         self.n_neighbours = n_neighbours
         self.C = C
+        self.C_per_target = C_per_target
         self.class_weight = class_weight
         self.calibration = calibration
         self.random_state = random_state
@@ -199,7 +206,16 @@ class TitleClassifier(BaseEstimator):
         self.classes_ = {target: head.classes for target, head in self.heads_.items()}
         self.calibration_ = {target: head.calibration for target, head in self.heads_.items()}
         self._remember_neighbours(titles, embeddings, labels)
+        for derived in _DERIVED:
+            self.__dict__.pop(derived, None)
         return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without what predictions derive and cache (rebuilt on first use)."""
+        state: dict[str, Any] = super().__getstate__()
+        for derived in _DERIVED:
+            state.pop(derived, None)
+        return state
 
     @staticmethod
     def _default() -> TitleEmbedder:
@@ -252,7 +268,7 @@ class TitleClassifier(BaseEstimator):
         # distinct titles, not rows.
         distinct = pd.DataFrame({"label": labels, "title": groups[mask]}).drop_duplicates()
         folds = min(_MAX_CALIBRATION_FOLDS, int(distinct["label"].value_counts().min()))
-        model, calibration = self._model(folds)
+        model, calibration = self._model(folds, self._C_of(str(column.name)))
         if isinstance(model, CalibratedClassifierCV):
             splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=self.random_state)
             model.set_params(cv=list(splitter.split(embeddings[mask], labels, groups[mask])))
@@ -267,7 +283,11 @@ class TitleClassifier(BaseEstimator):
             head.enable_fast_path(embeddings[mask][:_FAST_PATH_CHECK_ROWS])
         return head
 
-    def _model(self, folds: int) -> tuple[Any, str]:
+    def _C_of(self, target: str) -> float:
+        """The regularisation of ``target``'s head."""
+        return float((self.C_per_target or {}).get(target, self.C))
+
+    def _model(self, folds: int, C: float) -> tuple[Any, str]:
         """A logistic regression, calibrated by cross-validation when every class allows it.
 
         Stratified folds need each class in every fold; with a class of one title there is
@@ -276,12 +296,13 @@ class TitleClassifier(BaseEstimator):
 
         Args:
             folds: calibration folds the smallest class allows (capped at 5).
+            C: the head's inverse L2 regularisation.
 
         Returns:
             The unfitted model (``cv`` still to be set) and a description of its calibration.
         """
         regression = LogisticRegression(
-            C=self.C,
+            C=C,
             class_weight=self.class_weight,
             max_iter=2000,
             random_state=self.random_state,
@@ -405,12 +426,22 @@ class TitleClassifier(BaseEstimator):
         k = min(self.n_neighbours if k is None else k, len(self.neighbour_labels_))
         if k <= 0:
             return [[] for _ in range(embeddings.shape[0])]
-        similarities = _dense(embeddings @ self.neighbour_embeddings_.T)
+        similarities = _dense(embeddings @ self._neighbours_transposed())
         top = np.argpartition(-similarities, k - 1, axis=1)[:, :k]
         return [
             self._evidence(row_sims, row_top)
             for row_sims, row_top in zip(similarities, top, strict=True)
         ]
+
+    def _neighbours_transposed(self) -> Embeddings:
+        """The neighbours' embeddings transposed, built once: converting the transpose of a
+        sparse matrix on every call cost most of a single-title request's evidence."""
+        cached: Embeddings | None = self.__dict__.get("_transposed")
+        if cached is None:
+            matrix = self.neighbour_embeddings_.T
+            cached = matrix.tocsr() if sparse.issparse(matrix) else np.ascontiguousarray(matrix)
+            self.__dict__["_transposed"] = cached
+        return cached
 
     def _evidence(self, similarities: np.ndarray, candidates: np.ndarray) -> list[dict[str, Any]]:
         """Sort one title's candidate neighbours and describe them."""

