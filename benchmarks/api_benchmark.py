@@ -208,6 +208,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--train-rows", type=int, default=4000)
+    parser.add_argument(
+        "--distinct", type=int, default=2000, help="distinct titles sent (the rest repeat)"
+    )
     parser.add_argument("--short", action="store_true", help="100/s for 5 s (CI)")
     args = parser.parse_args()
     rate, seconds = (100.0, 5.0) if args.short else (args.rate, args.seconds)
@@ -218,10 +221,10 @@ def main() -> None:
         try:
             wait_ready(f"http://127.0.0.1:{port}")
             shuffled = pd.read_csv(TITLES)["title"].drop_duplicates().sample(frac=1, random_state=1)
-            titles = shuffled.iloc[:2000].tolist()
+            titles = shuffled.iloc[: args.distinct].tolist()
             # Warm-up (not counted): other titles than the measured ones, so the measured
             # run starts with a cold prediction cache.
-            warm_up = shuffled.iloc[2000:2200].tolist()
+            warm_up = shuffled.iloc[-200:].tolist()
             asyncio.run(load("127.0.0.1", port, key, warm_up, rate, 1.0))
             server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
             latencies = np.array(asyncio.run(load("127.0.0.1", port, key, titles, rate, seconds)))
