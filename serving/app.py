@@ -25,6 +25,7 @@ from serving.routers import (
     generation_jobs,
     health,
     imports,
+    pages,
     persons,
     predictions,
     reviews,
@@ -103,6 +104,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(RateLimit, limit=settings.rate_limit)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)
+    app.include_router(pages.router)
+    app.mount("/static", pages.static_files(), name="static")
     routers = (
         accounts,
         persons,

@@ -1,0 +1,285 @@
+// The reviewer's page: the review queue of one solution interest, rule and model side by
+// side, and the four decisions. It talks to the same /v1 API as every other client, with the
+// key the reviewer types in (kept in this tab's sessionStorage only). Every value from the
+// API is written with textContent, never as HTML.
+"use strict";
+
+const PAGE_SIZE = 25;
+const state = { key: "", reviewer: "", offset: 0, total: 0, roles: [] };
+
+const $ = (id) => document.getElementById(id);
+
+function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (className) node.className = className;
+  return node;
+}
+
+function say(message, isError = false) {
+  $("status").textContent = message;
+  $("status").className = isError ? "error" : "";
+}
+
+async function api(path, options = {}) {
+  const headers = { "X-API-Key": state.key, Accept: "application/json" };
+  if (options.body) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, { ...options, headers });
+  const body = await response.json().catch(() => null);
+  if (!response.ok) {
+    const detail = body && (body.detail || body.title);
+    const error = new Error(detail || `HTTP ${response.status}`);
+    error.status = response.status;
+    throw error;
+  }
+  return body;
+}
+
+function percent(value) {
+  return value === null || value === undefined ? "–" : `${Math.round(value * 100)}%`;
+}
+
+function roleCell(role, className = "role") {
+  return role ? element("div", role, className) : element("div", "no role", "none");
+}
+
+function ruleColumn(item) {
+  const cell = element("td");
+  cell.append(roleCell(item.rule_role));
+  const evidence = item.rule_evidence || {};
+  const why = evidence.condition || evidence.fired || (evidence.card === null ? "no card fired" : "");
+  if (why) cell.append(element("div", why, "evidence"));
+  return cell;
+}
+
+function modelColumn(item) {
+  const cell = element("td");
+  cell.append(roleCell(item.model_role));
+  const confidence = item.model_confidence;
+  if (confidence !== null && confidence !== undefined) {
+    const bar = element("div", null, "bar");
+    const fill = element("span");
+    fill.style.width = percent(confidence);
+    bar.append(fill);
+    cell.append(element("div", `confidence ${percent(confidence)}`, "evidence"), bar);
+  }
+  const nearest = ((item.model_evidence || {}).nearest_titles || []).slice(0, 3);
+  if (nearest.length) {
+    const box = element("div", "nearest labelled titles:", "evidence");
+    const list = element("ol");
+    for (const neighbour of nearest) {
+      const label = neighbour.role || neighbour.label || "";
+      list.append(element("li", `${neighbour.title} → ${label} (${percent(neighbour.similarity)})`));
+    }
+    box.append(list);
+    cell.append(box);
+  }
+  return cell;
+}
+
+function decidedText(item) {
+  const role = item.decided_role ? ` → ${item.decided_role}` : "";
+  return `${item.decision.replaceAll("_", " ")}${role} (${item.decided_by || "?"})`;
+}
+
+function actionsColumn(item, row) {
+  const cell = element("td");
+  if (item.decision) {
+    cell.append(element("div", decidedText(item), "decided"));
+    row.classList.add("done");
+    return cell;
+  }
+  const box = element("div", null, "actions");
+  const button = (text, decision, disabled = false) => {
+    const node = element("button", text);
+    node.type = "button";
+    node.dataset.decision = decision;
+    node.disabled = disabled;
+    node.addEventListener("click", () => decide(item, decision, null, row));
+    return node;
+  };
+  box.append(
+    button("Accept rule", "accept_rule", !item.rule_role),
+    button("Accept model", "accept_model", !item.model_role || item.model_role === "No role"),
+    button("Not a member", "not_a_member"),
+  );
+  const other = element("select");
+  other.setAttribute("aria-label", "Another role");
+  other.append(element("option", "another role…"));
+  other.options[0].value = "";
+  for (const role of state.roles) other.append(element("option", role));
+  const apply = element("button", "Set role");
+  apply.type = "button";
+  apply.dataset.decision = "other_role";
+  apply.addEventListener("click", () => {
+    if (!other.value) return say("choose a role first", true);
+    decide(item, "other_role", other.value, row);
+  });
+  box.append(other, apply);
+  cell.append(box);
+  return cell;
+}
+
+function personColumn(item) {
+  const cell = element("td");
+  cell.append(element("div", item.person_name || item.person_external_id, "role"));
+  cell.append(element("div", item.job_title || "(no title)"));
+  cell.append(element("div", `${item.account_name} · ${item.account_external_id}`, "evidence"));
+  const reason = item.reason === "disagreement" ? "rule and model disagree" : "model unsure";
+  cell.append(element("div", reason, "evidence"));
+  return cell;
+}
+
+function renderReviews(page) {
+  const body = $("reviews").querySelector("tbody");
+  body.replaceChildren();
+  for (const item of page.items) {
+    const row = element("tr");
+    row.dataset.review = item.id;
+    row.append(personColumn(item), ruleColumn(item), modelColumn(item), actionsColumn(item, row));
+    body.append(row);
+  }
+  if (!page.items.length) {
+    const row = element("tr");
+    const cell = element("td", "Nothing to review with these filters.", "none");
+    cell.colSpan = 4;
+    row.append(cell);
+    body.append(row);
+  }
+  state.total = page.total;
+  $("total").textContent = `(${page.total})`;
+  const last = Math.min(page.offset + page.items.length, page.total);
+  $("page").textContent = page.total ? `${page.offset + 1}–${last} of ${page.total}` : "";
+  $("previous").disabled = page.offset === 0;
+  $("next").disabled = last >= page.total;
+}
+
+function renderComparison(comparison) {
+  const rate = comparison.agreement_rate;
+  $("agreement").textContent =
+    rate === null
+      ? "No person to compare yet."
+      : `Rules and model (version ${comparison.model_version}) agree on ${percent(rate)} of ` +
+        `${comparison.persons} persons; ${comparison.disagreements_total} disagree.`;
+  const table = $("confusion");
+  table.replaceChildren();
+  const ruleRoles = Object.keys(comparison.confusion);
+  const modelRoles = [...new Set(ruleRoles.flatMap((r) => Object.keys(comparison.confusion[r])))];
+  const head = element("tr");
+  head.append(element("th", "rule ↓ / model →"));
+  for (const role of modelRoles) head.append(element("th", role));
+  table.append(head);
+  for (const ruleRole of ruleRoles) {
+    const row = element("tr");
+    row.append(element("th", ruleRole));
+    for (const modelRole of modelRoles) {
+      const count = comparison.confusion[ruleRole][modelRole] || 0;
+      row.append(element("td", count, ruleRole === modelRole ? "same" : ""));
+    }
+    table.append(row);
+  }
+  $("comparison").hidden = false;
+}
+
+async function loadComparison() {
+  const interest = $("interest").value;
+  try {
+    const query = new URLSearchParams({ solution_interest: interest, limit: "0" });
+    renderComparison(await api(`/v1/comparisons?${query}`));
+  } catch (error) {
+    $("comparison").hidden = false;
+    $("confusion").replaceChildren();
+    $("agreement").textContent = `No comparison: ${error.message}`;
+  }
+}
+
+async function loadReviews() {
+  const query = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String(state.offset) });
+  const fields = { solution_interest: "interest", state: "state", reason: "reason" };
+  for (const [name, id] of Object.entries(fields)) {
+    if ($(id).value) query.set(name, $(id).value);
+  }
+  if ($("account").value.trim()) query.set("account_external_id", $("account").value.trim());
+  try {
+    renderReviews(await api(`/v1/reviews?${query}`));
+    $("queue").hidden = false;
+  } catch (error) {
+    say(`Could not load the review queue: ${error.message}`, true);
+  }
+}
+
+async function decide(item, decision, role, row) {
+  const body = { decision };
+  if (role) body.role = role;
+  if (state.reviewer) body.reviewer = state.reviewer;
+  for (const control of row.querySelectorAll("button, select")) control.disabled = true;
+  try {
+    const decided = await api(`/v1/reviews/${item.id}/decision`, {
+      method: "POST",
+      body: JSON.stringify(body),
+    });
+    const cell = row.lastElementChild;
+    cell.replaceWith(actionsColumn(decided, row));
+    say(`${decided.person_name}: ${decidedText(decided)}`);
+    loadComparison();
+  } catch (error) {
+    for (const control of row.querySelectorAll("button, select")) control.disabled = false;
+    say(`Decision not saved: ${error.message}`, true);
+  }
+}
+
+async function connect(event) {
+  event.preventDefault();
+  state.key = $("api-key").value.trim();
+  state.reviewer = $("reviewer").value.trim();
+  sessionStorage.setItem("bg-api-key", state.key);
+  sessionStorage.setItem("bg-reviewer", state.reviewer);
+  try {
+    const [interests, roles] = await Promise.all([
+      api("/v1/solution-interests"),
+      api("/v1/roles"),
+    ]);
+    state.roles = roles.map((r) => r.name);
+    const select = $("interest");
+    const previous = select.value;
+    select.replaceChildren(...interests.map((i) => element("option", i.name)));
+    if (previous) select.value = previous;
+    if (!interests.length) return say("No solution interest yet: create one first.", true);
+    $("filters").hidden = false;
+    say(`Connected: ${interests.length} solution interests.`);
+    await refresh();
+  } catch (error) {
+    say(
+      error.status === 401 ? "That API key is not valid." : `Could not connect: ${error.message}`,
+      true,
+    );
+  }
+}
+
+async function refresh() {
+  state.offset = 0;
+  await Promise.all([loadReviews(), loadComparison()]);
+}
+
+function start() {
+  $("connect").addEventListener("submit", connect);
+  for (const id of ["interest", "state", "reason"]) $(id).addEventListener("change", refresh);
+  $("account").addEventListener("change", refresh);
+  $("refresh").addEventListener("click", refresh);
+  $("previous").addEventListener("click", () => {
+    state.offset = Math.max(0, state.offset - PAGE_SIZE);
+    loadReviews();
+  });
+  $("next").addEventListener("click", () => {
+    state.offset += PAGE_SIZE;
+    loadReviews();
+  });
+  const saved = sessionStorage.getItem("bg-api-key");
+  if (saved) {
+    $("api-key").value = saved;
+    $("reviewer").value = sessionStorage.getItem("bg-reviewer") || "";
+    $("connect").requestSubmit();
+  }
+}
+
+document.addEventListener("DOMContentLoaded", start);
