@@ -489,6 +489,9 @@ def _process_batch(
     _write_members(conn, plans, all_ids)
     _write_roles(conn, scores, all_ids, store.load_group_roles(conn, list(group_ids.values())))
     counts = _Counts(groups_created=len(created))
+    if assigner.model is not None:
+        proposed = {review.person_id for review in reviews}
+        store.withdraw_reviews(conn, context.interest_id, live, proposed)
     counts.reviews_created = store.write_reviews(conn, context.interest_id, reviews)
     for account_id, plan in plans.items():
         counts.members_added += plan.added

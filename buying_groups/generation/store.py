@@ -22,6 +22,7 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    delete,
     false,
     func,
     null,
@@ -555,6 +556,34 @@ def write_reviews(conn: Connection, interest_id: int, proposals: Sequence[Review
         )
         conn.execute(statement, [_prefixed(u) for u in updates])
     return len(inserts)
+
+
+def withdraw_reviews(
+    conn: Connection,
+    interest_id: int,
+    account_ids: Sequence[int],
+    proposed_person_ids: Collection[int],
+) -> int:
+    """Delete the open reviews of these accounts' persons that this run no longer proposes.
+
+    A run with the role model judges every person of the accounts it processes again; an
+    open review it does not propose again (the title changed, the model was retrained, the
+    rule now agrees) asks a question nobody asks any more. Decided reviews are training
+    labels and stay. Returns how many reviews were withdrawn.
+    """
+    if not account_ids:
+        return 0
+    c = REVIEWS.c
+    persons = table_of(PersonRow)
+    query = select(c.id, c.person_id).where(
+        c.solution_interest_id == interest_id,
+        c.decision.is_(None),
+        c.person_id.in_(select(persons.c.id).where(persons.c.account_id.in_(account_ids))),
+    )
+    stale = [rid for rid, pid in conn.execute(query).tuples() if pid not in proposed_person_ids]
+    for start in range(0, len(stale), _REVIEW_CHUNK):
+        conn.execute(delete(REVIEWS).where(c.id.in_(stale[start : start + _REVIEW_CHUNK])))
+    return len(stale)
 
 
 def _review_values(proposal: ReviewProposal) -> dict[str, Any]:

@@ -131,6 +131,29 @@ def test_rerun_changes_nothing_and_adds_no_reviews(
     assert _snapshot(crm) == before
 
 
+def test_open_reviews_a_run_no_longer_proposes_are_withdrawn_decided_ones_stay(
+    crm: Engine, role_model: TitleClassifier
+) -> None:
+    _run(crm, "hybrid", role_model)
+    with unit_of_work(make_session_factory(crm)) as session:
+        (p4,) = ReviewService(session).list(ReviewFilter(reason=DISAGREEMENT)).items
+        ReviewService(session).decide(p4.id, ReviewDecision.ACCEPT_RULE, "ana", None)
+    with crm.begin() as conn:  # P6's title changes: a rule fires and the model agrees
+        conn.execute(
+            update(PersonRow)
+            .where(PersonRow.external_id == "P6")
+            .values(job_title="Security Engineer")
+        )
+    _run(crm, "rules", None)  # a rules-only run does not judge the model's questions
+    assert set(_reviews(crm)) == {"P4", "P6"}
+
+    report = _run(crm, "hybrid", role_model)
+
+    assert report.reviews_created == 0
+    assert _reviews(crm) == {"P4": ("disagreement", "Decision Maker", NO_ROLE, "accept_rule")}
+    assert _members(crm)["P6"] == ("Practitioner", "rule", False)
+
+
 def test_model_mode_assigns_by_model_only_and_removes_what_it_no_longer_supports(
     crm: Engine, role_model: TitleClassifier
 ) -> None:
