@@ -41,6 +41,9 @@ from buying_groups.demo.seed import seed_demo
 from buying_groups.demo.titles import clean_titles
 from buying_groups.domain.role_templates import RoleCard
 from buying_groups.generation.matching import RuleMatcher
+from buying_groups.ml.embedders import SparseTfidfEmbedder
+from buying_groups.ml.persona import FittedModel
+from buying_groups.ml.title_classifier import TitleClassifier
 from buying_groups.storage.configuration_repository import ConfigurationRepository
 from buying_groups.storage.database import make_engine, make_session_factory, unit_of_work, upgrade
 from buying_groups.storage.tables import (
@@ -51,6 +54,7 @@ from buying_groups.storage.tables import (
     RoleRow,
     SolutionInterestRow,
 )
+from training.default_model import DEFAULT_TITLES
 from training.role_data import NO_ROLE, title_cards
 from training.role_pipeline import WeakEvaluationWarning, train_roles
 from training.title_metrics import target_metrics
@@ -193,7 +197,18 @@ def per_role_table(truth: pd.Series, model: pd.Series, rules: pd.Series) -> pd.D
     return pd.concat([pd.DataFrame(rows), pd.DataFrame([summary])], ignore_index=True)
 
 
-def run_scenario(engine: Engine, interest: str, share: float, store: Path) -> None:
+def persona_model() -> FittedModel:
+    """The default title model (function, seniority) trained in process on the default titles
+    (open data and the project's seed titles, not the demo CRM)."""
+    data = pd.read_csv(DEFAULT_TITLES, dtype=str, keep_default_na=False)
+    model = TitleClassifier(embedder=SparseTfidfEmbedder())
+    model.fit(data["title"].tolist(), data[["function", "seniority"]])
+    return FittedModel(model, "default title model (data/default-titles)")
+
+
+def run_scenario(
+    engine: Engine, interest: str, share: float, store: Path, persona: FittedModel | None
+) -> None:
     """Simulate confirmed labels, train, and print per-role scores of model and rules."""
     matcher = RuleMatcher(title_cards(interest_cards(engine, interest)))
     truth = truth_table(engine, matcher)
@@ -210,6 +225,7 @@ def run_scenario(engine: Engine, interest: str, share: float, store: Path) -> No
             artifact_root=str(store / "artifacts"),
             log_plots=False,
             progress=False,
+            persona_model=persona,
         )
     seconds = time.perf_counter() - started
     held_out = result.held_out
@@ -218,7 +234,8 @@ def run_scenario(engine: Engine, interest: str, share: float, store: Path) -> No
     print(
         f"\n== {interest}: {confirmed} confirmed persons ({confirmed / len(truth):.1%}), "
         f"{sum(counts.get('weak', {}).values())} weak rows; held out "
-        f"{len(held_out)} {result.evaluation_set} rows; trained in {seconds:.0f} s"
+        f"{len(held_out)} {result.evaluation_set} rows; trained in {seconds:.0f} s; "
+        f"persona features: {'yes' if persona else 'no'}"
     )
     print(per_role_table(held_out["true_role"], held_out["role"], rules).to_string(index=False))
 
@@ -230,12 +247,22 @@ def main() -> None:
     parser.add_argument(
         "--confirmed", type=float, default=0.3, help="share (< 1) or number of persons confirmed"
     )
+    parser.add_argument(
+        "--persona",
+        choices=["with", "without", "both"],
+        default="both",
+        help="feed the default title model's persona probabilities to the role model",
+    )
     args = parser.parse_args()
     engine = seeded_engine("small" if args.short else "medium")
+    personas: list[FittedModel | None] = [] if args.persona == "with" else [None]
+    if args.persona != "without":
+        personas.append(persona_model())
     with tempfile.TemporaryDirectory(prefix="role-bench-mlflow-") as store:
         for interest in INTERESTS:
             for share in (args.confirmed, FEW_CONFIRMED):
-                run_scenario(engine, interest, share, Path(store))
+                for persona in personas:
+                    run_scenario(engine, interest, share, Path(store), persona)
     engine.dispose()
 
 

@@ -67,24 +67,12 @@ def _champion_role_model(
     tracking_uri: str, solution_interest: str
 ) -> tuple[TitleClassifier | None, str | None]:
     """The interest's champion role model and its version; (None, None) if there is none."""
-    import mlflow
+    from buying_groups.ml.registry import load_champion, role_model_name
 
-    from buying_groups.ml.registry import (
-        champion_uri,
-        champion_version,
-        configure_mlflow,
-        role_model_name,
-    )
-
-    name = role_model_name(solution_interest)
-    version = champion_version(configure_mlflow(tracking_uri), name)
-    if version is None:
+    loaded = load_champion(tracking_uri, role_model_name(solution_interest))
+    if loaded is None or not isinstance(loaded[0], TitleClassifier):
         return None, None  # run_generation says how to train one
-    model = mlflow.pyfunc.load_model(champion_uri(name)).unwrap_python_model()
-    classifier = getattr(model, "classifier", None)
-    if not isinstance(classifier, TitleClassifier):
-        return None, None
-    return classifier, str(version.version)
+    return loaded[0], loaded[1]
 
 
 def _summary(report: GenerationReport) -> str:

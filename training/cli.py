@@ -138,6 +138,13 @@ def train_roles_command(
     ] = 200,
     weak_weight: Annotated[float, typer.Option(help="Sample weight of a weak label.")] = 0.5,
     seed: Annotated[int, typer.Option(help="Sample, split and model seed.")] = 0,
+    persona: Annotated[
+        bool,
+        typer.Option(
+            help="Feed the title model's inferred persona (function, seniority probabilities "
+            "of the BG_TITLE_MODEL_NAME champion) to the role model beside the title."
+        ),
+    ] = True,
     database_url: Annotated[
         str | None, typer.Option(help="Database [default: BG_DATABASE_URL].")
     ] = None,
@@ -153,6 +160,7 @@ def train_roles_command(
     from training.role_pipeline import train_roles
     from training.title_pipeline import TrainingDataError
 
+    persona_model = _persona_model(_tracking_uri(tracking_uri)) if persona else None
     engine = make_engine(database_url or get_settings().database_url)
     try:
         result = train_roles(
@@ -164,6 +172,7 @@ def train_roles_command(
             min_confirmed=min_confirmed,
             weak_weight=weak_weight,
             seed=seed,
+            persona_model=persona_model,
             tracking_uri=_tracking_uri(tracking_uri),
             artifact_root=artifact_root or get_settings().mlflow_artifact_root,
             progress=not json_output,
@@ -179,6 +188,21 @@ def train_roles_command(
     title = f"{result.model_uri} on {len(result.held_out)} held-out {result.evaluation_set} rows"
     _print_frame(result.comparison(), title)
     typer.echo(f"{'promoted' if result.promoted else 'not promoted'}: {result.reason}")
+
+
+def _persona_model(tracking_uri: str) -> Any:
+    """The title model champion, held for a role model's persona features; None (said on
+    stderr) when the registry has none."""
+    from buying_groups.ml.persona import FittedModel
+    from buying_groups.ml.registry import load_champion
+    from buying_groups.ml.title_classifier import TitleClassifier
+
+    name = get_settings().title_model_name
+    loaded = load_champion(tracking_uri, name)
+    if loaded is None or not isinstance(loaded[0], TitleClassifier):
+        typer.echo(f"no {name} champion: the role model reads titles only", err=True)
+        return None
+    return FittedModel(loaded[0], f"{name} v{loaded[1]}")
 
 
 @predict_app.command("titles")

@@ -26,7 +26,8 @@ from typing import Any, Final
 import pandas as pd
 from sqlalchemy import Engine
 
-from buying_groups.ml.embedders import TitleEmbedder
+from buying_groups.ml.embedders import ConcatEmbedder, TitleEmbedder
+from buying_groups.ml.persona import FittedModel, PersonaEmbedder
 from buying_groups.ml.pyfunc_model import TITLE_COLUMN
 from buying_groups.ml.registry import role_model_name
 from buying_groups.ml.title_classifier import TitleClassifier
@@ -48,6 +49,7 @@ __all__ = [
     "ROLE_TARGET",
     "RoleTrainResult",
     "WeakEvaluationWarning",
+    "role_embedder",
     "role_model_name",
     "split_role_data",
     "train_roles",
@@ -127,6 +129,7 @@ def train_roles(
     test_size: float = 0.2,
     abstain_threshold: float = 0.0,
     classifier_params: dict[str, Any] | None = None,
+    persona_model: FittedModel | None = None,
     log_plots: bool = True,
     progress: bool = True,
 ) -> RoleTrainResult:
@@ -146,6 +149,9 @@ def train_roles(
         test_size: share of the evaluated rows' distinct titles held out.
         abstain_threshold: the classifier abstains below this top probability.
         classifier_params: further :class:`TitleClassifier` parameters.
+        persona_model: a fitted title model (function, seniority) whose probabilities join
+            the title's own features (:func:`role_embedder`); it is pickled inside the role
+            model, so serving and generation still hand the role model titles only.
         log_plots: log the confusion-matrix and reliability plots.
         progress: show a progress bar.
 
@@ -174,7 +180,7 @@ def train_roles(
             stacklevel=2,
         )
     classifier = TitleClassifier(
-        embedder=make_embedder(embedder),
+        embedder=role_embedder(embedder, persona_model),
         abstain_threshold=abstain_threshold,
         random_state=seed,
         **(classifier_params or {}),
@@ -192,7 +198,10 @@ def train_roles(
         progress=progress,
         weight_column="weight",
         extra_params=_run_params(solution_interest, evaluation_set, counts, min_confirmed)
-        | {"weak_weight": weak_weight},
+        | {
+            "weak_weight": weak_weight,
+            "persona_model": persona_model.description if persona_model else "none",
+        },
         tags={"solution_interest": solution_interest, "evaluation_set": evaluation_set},
     )
     result = fit_and_register(classifier, data, train, held_out, setup)
@@ -202,6 +211,24 @@ def train_roles(
         evaluation_set=evaluation_set,
         label_counts=counts,
     )
+
+
+def role_embedder(
+    embedder: str | TitleEmbedder, persona_model: FittedModel | None = None
+) -> TitleEmbedder:
+    """The title's features, and beside them the persona a title model infers, if given.
+
+    Args:
+        embedder: a key of ``training.title_pipeline.EMBEDDERS``, or an embedder.
+        persona_model: a fitted title model; ``None`` reads the title only.
+
+    Returns:
+        The embedder of the role classifier.
+    """
+    title = make_embedder(embedder)
+    if persona_model is None:
+        return title
+    return ConcatEmbedder([("title", title), ("persona", PersonaEmbedder(persona_model))])
 
 
 def _label_counts(data: pd.DataFrame) -> dict[str, dict[str, int]]:

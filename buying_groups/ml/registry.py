@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import mlflow
 from mlflow import MlflowClient
@@ -21,6 +22,7 @@ __all__ = [
     "champion_version",
     "configure_mlflow",
     "ensure_experiment",
+    "load_champion",
     "role_model_name",
     "set_champion",
 ]
@@ -80,3 +82,18 @@ def champion_version(client: MlflowClient, name: str) -> ModelVersion | None:
 def set_champion(client: MlflowClient, name: str, version: str | int) -> None:
     """Move the champion alias of ``name`` to ``version``."""
     client.set_registered_model_alias(name, CHAMPION_ALIAS, str(version))
+
+
+def load_champion(tracking_uri: str, name: str) -> tuple[Any, str] | None:
+    """The champion of ``name`` as the Python object its pyfunc wraps, and its version.
+
+    Returns:
+        ``(classifier, version)``; ``None`` when ``name`` has no champion or its model
+        wraps no ``classifier``.
+    """
+    version = champion_version(configure_mlflow(tracking_uri), name)
+    if version is None:
+        return None
+    model = mlflow.pyfunc.load_model(champion_uri(name)).unwrap_python_model()
+    classifier = getattr(model, "classifier", None)
+    return None if classifier is None else (classifier, str(version.version))

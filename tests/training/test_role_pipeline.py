@@ -19,7 +19,9 @@ from buying_groups.domain.role_templates import RoleCard, RoleTemplate, Template
 from buying_groups.domain.roles import Role
 from buying_groups.domain.solution_interests import SolutionInterest
 from buying_groups.imports.loader import import_accounts, import_persons
-from buying_groups.ml.registry import champion_uri
+from buying_groups.ml.persona import FittedModel
+from buying_groups.ml.registry import champion_uri, load_champion
+from buying_groups.settings import get_settings
 from buying_groups.storage.configuration_repository import ConfigurationRepository
 from buying_groups.storage.database import make_session_factory, unit_of_work
 from buying_groups.storage.tables import (
@@ -352,6 +354,70 @@ def test_cli_trains_roles_and_prints_json(crm, store) -> None:
         train_app, ["roles", "--solution-interest", "Nope", "--database-url", url]
     )
     assert missing.exit_code == 1 and "Nope" in missing.output
+
+
+def test_the_role_model_reads_the_inferred_persona(crm, store, embedder_of_size, trained) -> None:
+    loaded = load_champion(store.tracking_uri, trained.name)
+    assert loaded is not None
+    title_model, version = loaded
+    persona = FittedModel(title_model, f"{trained.name} v{version}")
+    label_many(crm, account=1)
+    label_many(crm, account=2)
+    result = _train(
+        crm, store, embedder_of_size, suffix="persona", min_confirmed=10, persona_model=persona
+    )
+    run = MlflowClient(tracking_uri=store.tracking_uri).get_run(result.run_id)
+    assert run.data.params["persona_model"] == persona.description
+    mlflow.set_tracking_uri(store.tracking_uri)
+    pyfunc = mlflow.pyfunc.load_model(champion_uri(result.name))
+    name, part = pyfunc.unwrap_python_model().classifier.embedder_.embedders_[1]
+    expected = {f"{t}={c}" for t in title_model.targets_ for c in title_model.classes_[t]}
+    assert name == "persona" and set(part.get_feature_names_out()) == expected
+    out = pyfunc.predict(pd.DataFrame({"title": ["Chief Security Officer", "Receptionist"]}))
+    assert list(out["role"]) == ["Decision Maker", NO_ROLE]
+
+
+def test_cli_feeds_the_title_champions_persona_unless_told_not_to(
+    crm, store, trained, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    label_many(crm, account=1)
+    label_many(crm, account=2)
+    monkeypatch.setenv("BG_TITLE_MODEL_NAME", trained.name)
+    get_settings.cache_clear()
+    url = crm.url.render_as_string(hide_password=False)
+    params = {}
+    try:
+        for flag in ("--persona", "--no-persona"):
+            result = runner.invoke(
+                train_app,
+                [
+                    "roles",
+                    "--solution-interest",
+                    INTEREST,
+                    "--name",
+                    f"role-cli-persona-{crm.dialect.name}",
+                    "--embedder",
+                    "hashing",
+                    "--min-confirmed",
+                    "10",
+                    flag,
+                    "--database-url",
+                    url,
+                    "--tracking-uri",
+                    store.tracking_uri,
+                    "--artifact-root",
+                    store.artifact_root,
+                    "--json",
+                ],
+            )
+            assert result.exit_code == 0, result.output
+            run_id = json.loads(result.stdout[result.stdout.index("{") :])["run_id"]
+            run = MlflowClient(tracking_uri=store.tracking_uri).get_run(run_id)
+            params[flag] = run.data.params["persona_model"]
+    finally:
+        get_settings.cache_clear()
+    assert params["--persona"].startswith(f"{trained.name} v")
+    assert params["--no-persona"] == "none"
 
 
 def test_default_model_name_is_a_slug() -> None:
