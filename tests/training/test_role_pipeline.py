@@ -323,29 +323,21 @@ def test_enough_confirmed_evaluate_on_confirmed_only(crm, store, embedder_of_siz
     assert again.champion_metrics == again.metrics and not again.promoted
 
 
+def _cli_roles(crm: Engine, store: Any, name: str, *extra: str) -> list[str]:
+    """`train roles` arguments for the test database and store, JSON output."""
+    url = crm.url.render_as_string(hide_password=False)
+    database = ["--database-url", url, "--tracking-uri", store.tracking_uri]
+    return [
+        *("roles", "--solution-interest", INTEREST, "--name", name, "--embedder", "hashing"),
+        *(*database, "--artifact-root", store.artifact_root, "--json", *extra),
+    ]
+
+
 def test_cli_trains_roles_and_prints_json(crm, store) -> None:
     add_member(crm, _pid(1, 0), "Decision Maker")
     url = crm.url.render_as_string(hide_password=False)
     with pytest.warns(WeakEvaluationWarning):
-        result = runner.invoke(
-            train_app,
-            [
-                "roles",
-                "--solution-interest",
-                INTEREST,
-                "--name",
-                f"role-cli-{crm.dialect.name}",
-                "--embedder",
-                "hashing",
-                "--database-url",
-                url,
-                "--tracking-uri",
-                store.tracking_uri,
-                "--artifact-root",
-                store.artifact_root,
-                "--json",
-            ],
-        )
+        result = runner.invoke(train_app, _cli_roles(crm, store, f"role-cli-{crm.dialect.name}"))
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout[result.stdout.index("{") :])
     assert summary["evaluation_set"] == "weak" and summary["version"] == "1"
@@ -384,32 +376,12 @@ def test_cli_feeds_the_title_champions_persona_unless_told_not_to(
     label_many(crm, account=2)
     monkeypatch.setenv("BG_TITLE_MODEL_NAME", trained.name)
     get_settings.cache_clear()
-    url = crm.url.render_as_string(hide_password=False)
     params = {}
     try:
         for flag in ("--persona", "--no-persona"):
-            result = runner.invoke(
-                train_app,
-                [
-                    "roles",
-                    "--solution-interest",
-                    INTEREST,
-                    "--name",
-                    f"role-cli-persona-{crm.dialect.name}",
-                    "--embedder",
-                    "hashing",
-                    "--min-confirmed",
-                    "10",
-                    flag,
-                    "--database-url",
-                    url,
-                    "--tracking-uri",
-                    store.tracking_uri,
-                    "--artifact-root",
-                    store.artifact_root,
-                    "--json",
-                ],
-            )
+            name = f"role-cli-persona-{crm.dialect.name}"
+            args = _cli_roles(crm, store, name, "--min-confirmed", "10", flag)
+            result = runner.invoke(train_app, args)
             assert result.exit_code == 0, result.output
             run_id = json.loads(result.stdout[result.stdout.index("{") :])["run_id"]
             run = MlflowClient(tracking_uri=store.tracking_uri).get_run(run_id)
