@@ -240,7 +240,8 @@ def serve(
 
     settings = get_settings()
     host, port = host or settings.api_host, port or settings.api_port
-    typer.echo(f"buying-groups API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+    base = f"http://{host}:{port}"
+    typer.echo(f"buying-groups API on {base}  (docs: {base}/docs, review page: {base}/review)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
