@@ -207,37 +207,62 @@ def persona_model() -> FittedModel:
 
 
 def run_scenario(
-    engine: Engine, interest: str, share: float, store: Path, persona: FittedModel | None
-) -> None:
-    """Simulate confirmed labels, train, and print per-role scores of model and rules."""
+    engine: Engine,
+    interest: str,
+    share: float,
+    store: Path,
+    personas: list[FittedModel | None],
+    seeds: int,
+) -> list[dict[str, object]]:
+    """Simulate confirmed labels, then per seed (split and model) and persona setting train,
+    print the per-role scores of model and rules (first seed), and return macro-F1s."""
     matcher = RuleMatcher(title_cards(interest_cards(engine, interest)))
     truth = truth_table(engine, matcher)
     count = round(share * len(truth)) if share < 1 else int(share)
     confirmed = simulate_confirmed(engine, interest, truth, count)
-    started = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", WeakEvaluationWarning)
-        result = train_roles(
-            engine,
-            interest,
-            name=f"role-bench-{interest.casefold().replace(' ', '-')}-{count}",
-            tracking_uri=f"sqlite:///{store / 'mlflow.db'}",
-            artifact_root=str(store / "artifacts"),
-            log_plots=False,
-            progress=False,
-            persona_model=persona,
-        )
-    seconds = time.perf_counter() - started
-    held_out = result.held_out
-    rules = held_out["title"].map(lambda title: rule_role(matcher, title))
-    counts = result.label_counts or {}
-    print(
-        f"\n== {interest}: {confirmed} confirmed persons ({confirmed / len(truth):.1%}), "
-        f"{sum(counts.get('weak', {}).values())} weak rows; held out "
-        f"{len(held_out)} {result.evaluation_set} rows; trained in {seconds:.0f} s; "
-        f"persona features: {'yes' if persona else 'no'}"
-    )
-    print(per_role_table(held_out["true_role"], held_out["role"], rules).to_string(index=False))
+    scores: list[dict[str, object]] = []
+    for seed in range(seeds):
+        for persona in personas:
+            started = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", WeakEvaluationWarning)
+                result = train_roles(
+                    engine,
+                    interest,
+                    name=f"role-bench-{interest.casefold().replace(' ', '-')}-{count}",
+                    tracking_uri=f"sqlite:///{store / 'mlflow.db'}",
+                    artifact_root=str(store / "artifacts"),
+                    log_plots=False,
+                    progress=False,
+                    persona_model=persona,
+                    seed=seed,
+                )
+            seconds = time.perf_counter() - started
+            held_out = result.held_out
+            rules = held_out["title"].map(lambda title: rule_role(matcher, title))
+            table = per_role_table(held_out["true_role"], held_out["role"], rules)
+            scores.append(
+                {
+                    "interest": interest,
+                    "confirmed": confirmed,
+                    "persona": "yes" if persona else "no",
+                    "seed": seed,
+                    "held_out": len(held_out),
+                    "model_macro_f1": table["model_f"].iloc[-1],
+                    "rules_macro_f1": table["rules_f"].iloc[-1],
+                }
+            )
+            if seed:
+                continue
+            counts = result.label_counts or {}
+            print(
+                f"\n== {interest}: {confirmed} confirmed persons ({confirmed / len(truth):.1%}), "
+                f"{sum(counts.get('weak', {}).values())} weak rows; held out "
+                f"{len(held_out)} {result.evaluation_set} rows; trained in {seconds:.0f} s; "
+                f"persona features: {'yes' if persona else 'no'}"
+            )
+            print(table.to_string(index=False))
+    return scores
 
 
 def main() -> None:
@@ -253,17 +278,30 @@ def main() -> None:
         default="both",
         help="feed the default title model's persona probabilities to the role model",
     )
+    parser.add_argument(
+        "--seeds", type=int, default=3, help="splits and models per scenario (mean reported)"
+    )
     args = parser.parse_args()
     engine = seeded_engine("small" if args.short else "medium")
     personas: list[FittedModel | None] = [] if args.persona == "with" else [None]
     if args.persona != "without":
         personas.append(persona_model())
+    scores = []
     with tempfile.TemporaryDirectory(prefix="role-bench-mlflow-") as store:
         for interest in INTERESTS:
             for share in (args.confirmed, FEW_CONFIRMED):
-                for persona in personas:
-                    run_scenario(engine, interest, share, Path(store), persona)
+                scores += run_scenario(engine, interest, share, Path(store), personas, args.seeds)
     engine.dispose()
+    summary = (
+        pd.DataFrame(scores)
+        .groupby(["interest", "confirmed", "persona"], sort=False)[
+            ["held_out", "model_macro_f1", "rules_macro_f1"]
+        ]
+        .mean()
+        .round(3)
+    )
+    print(f"\nmacro-F1 on held-out confirmed rows, mean of {args.seeds} seeds:")
+    print(summary.to_string())
 
 
 if __name__ == "__main__":

@@ -145,6 +145,9 @@ def train_roles_command(
             "of the BG_TITLE_MODEL_NAME champion) to the role model beside the title."
         ),
     ] = True,
+    persona_weight: Annotated[
+        float, typer.Option(min=0.01, help="Weight of the persona features (the title's: 1).")
+    ] = 0.5,
     database_url: Annotated[
         str | None, typer.Option(help="Database [default: BG_DATABASE_URL].")
     ] = None,
@@ -173,6 +176,7 @@ def train_roles_command(
             weak_weight=weak_weight,
             seed=seed,
             persona_model=persona_model,
+            persona_weight=persona_weight,
             tracking_uri=_tracking_uri(tracking_uri),
             artifact_root=artifact_root or get_settings().mlflow_artifact_root,
             progress=not json_output,

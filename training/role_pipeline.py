@@ -130,6 +130,7 @@ def train_roles(
     abstain_threshold: float = 0.0,
     classifier_params: dict[str, Any] | None = None,
     persona_model: FittedModel | None = None,
+    persona_weight: float = 0.5,
     log_plots: bool = True,
     progress: bool = True,
 ) -> RoleTrainResult:
@@ -152,6 +153,9 @@ def train_roles(
         persona_model: a fitted title model (function, seniority) whose probabilities join
             the title's own features (:func:`role_embedder`); it is pickled inside the role
             model, so serving and generation still hand the role model titles only.
+        persona_weight: weight of the persona features; the title's weigh 1. On the medium
+            demo CRM with 30 % confirmed members (`make bench-roles`, 3 seeds) 0.5 gave the
+            best mean macro-F1 (0.25 and 1 were close; see the README).
         log_plots: log the confusion-matrix and reliability plots.
         progress: show a progress bar.
 
@@ -180,7 +184,7 @@ def train_roles(
             stacklevel=2,
         )
     classifier = TitleClassifier(
-        embedder=role_embedder(embedder, persona_model),
+        embedder=role_embedder(embedder, persona_model, persona_weight),
         abstain_threshold=abstain_threshold,
         random_state=seed,
         **(classifier_params or {}),
@@ -201,6 +205,7 @@ def train_roles(
         | {
             "weak_weight": weak_weight,
             "persona_model": persona_model.description if persona_model else "none",
+            "persona_weight": persona_weight if persona_model else 0.0,
         },
         tags={"solution_interest": solution_interest, "evaluation_set": evaluation_set},
     )
@@ -214,13 +219,16 @@ def train_roles(
 
 
 def role_embedder(
-    embedder: str | TitleEmbedder, persona_model: FittedModel | None = None
+    embedder: str | TitleEmbedder,
+    persona_model: FittedModel | None = None,
+    persona_weight: float = 0.5,
 ) -> TitleEmbedder:
     """The title's features, and beside them the persona a title model infers, if given.
 
     Args:
         embedder: a key of ``training.title_pipeline.EMBEDDERS``, or an embedder.
         persona_model: a fitted title model; ``None`` reads the title only.
+        persona_weight: weight of the persona part (the title's part weighs 1).
 
     Returns:
         The embedder of the role classifier.
@@ -228,7 +236,10 @@ def role_embedder(
     title = make_embedder(embedder)
     if persona_model is None:
         return title
-    return ConcatEmbedder([("title", title), ("persona", PersonaEmbedder(persona_model))])
+    return ConcatEmbedder(
+        [("title", title), ("persona", PersonaEmbedder(persona_model))],
+        weights={"title": 1.0, "persona": persona_weight},
+    )
 
 
 def _label_counts(data: pd.DataFrame) -> dict[str, dict[str, int]]:
