@@ -235,6 +235,7 @@ def run_scenario(
                     log_plots=False,
                     progress=False,
                     persona_model=persona,
+                    persona_min_confirmed=0,  # measured in both scenarios
                     seed=seed,
                 )
             seconds = time.perf_counter() - started

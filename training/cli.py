@@ -148,6 +148,9 @@ def train_roles_command(
     persona_weight: Annotated[
         float, typer.Option(min=0.01, help="Weight of the persona features (the title's: 1).")
     ] = 0.5,
+    persona_min_confirmed: Annotated[
+        int, typer.Option(min=0, help="Use persona features only with this many confirmed labels.")
+    ] = 200,
     database_url: Annotated[
         str | None, typer.Option(help="Database [default: BG_DATABASE_URL].")
     ] = None,
@@ -177,6 +180,7 @@ def train_roles_command(
             seed=seed,
             persona_model=persona_model,
             persona_weight=persona_weight,
+            persona_min_confirmed=persona_min_confirmed,
             tracking_uri=_tracking_uri(tracking_uri),
             artifact_root=artifact_root or get_settings().mlflow_artifact_root,
             progress=not json_output,

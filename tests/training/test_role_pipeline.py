@@ -355,11 +355,17 @@ def test_the_role_model_reads_the_inferred_persona(crm, store, embedder_of_size,
     persona = FittedModel(title_model, f"{trained.name} v{version}")
     label_many(crm, account=1)
     label_many(crm, account=2)
+    options = {"min_confirmed": 10, "persona_model": persona}
     result = _train(
-        crm, store, embedder_of_size, suffix="persona", min_confirmed=10, persona_model=persona
+        crm, store, embedder_of_size, suffix="persona", persona_min_confirmed=10, **options
     )
     run = MlflowClient(tracking_uri=store.tracking_uri).get_run(result.run_id)
     assert run.data.params["persona_model"] == persona.description
+    # Too few confirmed labels for the default threshold: the title alone, and the run says why.
+    plain = _train(crm, store, embedder_of_size, suffix="persona-few", **options)
+    params = MlflowClient(tracking_uri=store.tracking_uri).get_run(plain.run_id).data.params
+    assert params["persona_model"] == "none (fewer than 200 confirmed labels)"
+    assert params["persona_weight"] == "0.0"
     mlflow.set_tracking_uri(store.tracking_uri)
     pyfunc = mlflow.pyfunc.load_model(champion_uri(result.name))
     name, part = pyfunc.unwrap_python_model().classifier.embedder_.embedders_[1]
@@ -381,6 +387,7 @@ def test_cli_feeds_the_title_champions_persona_unless_told_not_to(
         for flag in ("--persona", "--no-persona"):
             name = f"role-cli-persona-{crm.dialect.name}"
             args = _cli_roles(crm, store, name, "--min-confirmed", "10", flag)
+            args += ["--persona-min-confirmed", "10"]
             result = runner.invoke(train_app, args)
             assert result.exit_code == 0, result.output
             run_id = json.loads(result.stdout[result.stdout.index("{") :])["run_id"]
