@@ -268,7 +268,7 @@ class TitleClassifier(BaseEstimator):
         # distinct titles, not rows.
         distinct = pd.DataFrame({"label": labels, "title": groups[mask]}).drop_duplicates()
         folds = min(_MAX_CALIBRATION_FOLDS, int(distinct["label"].value_counts().min()))
-        model, calibration = self._model(folds, self._C_of(str(column.name)))
+        model, calibration = self._model(folds, self._regularisation(str(column.name)))
         if isinstance(model, CalibratedClassifierCV):
             splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=self.random_state)
             model.set_params(cv=list(splitter.split(embeddings[mask], labels, groups[mask])))
@@ -283,7 +283,7 @@ class TitleClassifier(BaseEstimator):
             head.enable_fast_path(embeddings[mask][:_FAST_PATH_CHECK_ROWS])
         return head
 
-    def _C_of(self, target: str) -> float:
+    def _regularisation(self, target: str) -> float:
         """The regularisation of ``target``'s head."""
         return float((self.C_per_target or {}).get(target, self.C))
 

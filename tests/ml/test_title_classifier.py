@@ -123,6 +123,18 @@ def test_balanced_class_weight_favours_a_rare_class() -> None:
     assert director_balanced > director_plain
 
 
+def test_per_target_regularisation_changes_only_that_target(labelled_titles: Data) -> None:
+    titles, labels = labelled_titles
+    params = {"embedder": HashingEmbedder(), "calibration": "none"}
+    shared = TitleClassifier(**params).fit(titles, labels)
+    stronger = TitleClassifier(**params, C_per_target={"seniority": 0.01}).fit(titles, labels)
+    probe = ["Vertriebsleiterin", "Head of IT", "Praktikantin"]
+    before, after = shared.predict_proba(probe), stronger.predict_proba(probe)
+    pd.testing.assert_frame_equal(before["function"], after["function"])
+    # A strong penalty flattens the seniority probabilities towards the class shares.
+    assert after["seniority"].max(axis=1).mean() < before["seniority"].max(axis=1).mean()
+
+
 def test_nearest_titles_never_ask_for_more_than_exists() -> None:
     model = TitleClassifier(embedder=HashingEmbedder()).fit(
         ["CEO", "CTO"], pd.DataFrame({"f": ["Executive", "IT"]})
