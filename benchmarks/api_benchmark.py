@@ -170,6 +170,7 @@ async def load(
             ok = False
             if not latencies:
                 print("first error:", repr(exc))
+            connection.close()
             connection = await Connection.open(host, port)
         idle.put_nowait(connection)
         latencies.append((time.perf_counter() - due) * 1000 if ok else float("inf"))

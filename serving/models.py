@@ -126,7 +126,8 @@ class ModelStore:
         import mlflow
 
         uri = champion_uri(name)
-        model = mlflow.pyfunc.load_model(uri).unwrap_python_model()
+        # By version, not alias: the alias may have moved since it was read.
+        model = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}").unwrap_python_model()
         classifier = getattr(model, "classifier", None)
         if not isinstance(classifier, TitleClassifier):
             loaded.errors.append(f"{name}: not a title classifier")

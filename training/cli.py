@@ -206,7 +206,11 @@ def _persona_model(tracking_uri: str) -> Any:
     from buying_groups.ml.title_classifier import TitleClassifier
 
     name = get_settings().title_model_name
-    loaded = load_champion(tracking_uri, name)
+    try:
+        loaded = load_champion(tracking_uri, name)
+    except Exception as exc:  # a broken registry is said plainly, not as a traceback
+        _console.print(f"[red]error:[/red] cannot load the {name} champion: {exc}")
+        raise typer.Exit(1) from exc
     if loaded is None or not isinstance(loaded[0], TitleClassifier):
         typer.echo(f"no {name} champion: the role model reads titles only", err=True)
         return None

@@ -581,9 +581,17 @@ def withdraw_reviews(
         c.person_id.in_(select(persons.c.id).where(persons.c.account_id.in_(account_ids))),
     )
     stale = [rid for rid, pid in conn.execute(query).tuples() if pid not in proposed_person_ids]
+    withdrawn = 0
     for start in range(0, len(stale), _REVIEW_CHUNK):
-        conn.execute(delete(REVIEWS).where(c.id.in_(stale[start : start + _REVIEW_CHUNK])))
-    return len(stale)
+        # Checked again as it is deleted: a reviewer may decide one in the meantime
+        # (PostgreSQL re-evaluates the condition on the row the decision updated).
+        statement = delete(REVIEWS).where(
+            c.id.in_(stale[start : start + _REVIEW_CHUNK]),
+            c.solution_interest_id == interest_id,
+            c.decision.is_(None),
+        )
+        withdrawn += conn.execute(statement).rowcount
+    return withdrawn
 
 
 def _review_values(proposal: ReviewProposal) -> dict[str, Any]:

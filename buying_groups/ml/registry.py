@@ -94,6 +94,7 @@ def load_champion(tracking_uri: str, name: str) -> tuple[Any, str] | None:
     version = champion_version(configure_mlflow(tracking_uri), name)
     if version is None:
         return None
-    model = mlflow.pyfunc.load_model(champion_uri(name)).unwrap_python_model()
+    # By version, not alias: the alias may move between the two calls.
+    model = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}").unwrap_python_model()
     classifier = getattr(model, "classifier", None)
     return None if classifier is None else (classifier, str(version.version))

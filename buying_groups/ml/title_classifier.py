@@ -143,6 +143,9 @@ class TitleClassifier(BaseEstimator):
         random_state: seed for the calibration folds and the solver.
     """
 
+    #: Models pickled before this parameter existed load without it.
+    C_per_target: dict[str, float] | None = None
+
     def __init__(
         self,
         embedder: TitleEmbedder | None = None,
@@ -436,10 +439,11 @@ class TitleClassifier(BaseEstimator):
     def _neighbours_transposed(self) -> Embeddings:
         """The neighbours' embeddings transposed, built once: converting the transpose of a
         sparse matrix on every call cost most of a single-title request's evidence."""
+        if not sparse.issparse(self.neighbour_embeddings_):
+            return self.neighbour_embeddings_.T  # BLAS reads a transposed view as it is
         cached: Embeddings | None = self.__dict__.get("_transposed")
         if cached is None:
-            matrix = self.neighbour_embeddings_.T
-            cached = matrix.tocsr() if sparse.issparse(matrix) else np.ascontiguousarray(matrix)
+            cached = self.neighbour_embeddings_.T.tocsr()
             self.__dict__["_transposed"] = cached
         return cached
 

@@ -116,15 +116,21 @@ async def create_role_predictions(body: RolePredictionCreate, request: Request) 
     """
     store: ModelStore = request.app.state.models
     models = store.current
-    rules, role_model = None, None
+    rules, role_model, template = None, None, None
     if body.solution_interest is not None:
-        rules, role_model = await run_in_threadpool(
-            _interest_models, request.app.state.session_factory, store, body.solution_interest
+        template, rules, role_model = await run_in_threadpool(
+            _interest_models,
+            request.app.state.session_factory,
+            store,
+            models,
+            body.solution_interest,
         )
+    # The template too: an interest deleted and created again may have another one.
     versions = (
         models.title.version if models.title else None,
         role_model.version if role_model else None,
         body.solution_interest,
+        template,
     )
     answers = {title: store.predictions.get((*versions, title)) for title in set(body.titles)}
     missing = [title for title, answer in answers.items() if answer is None]
@@ -150,9 +156,10 @@ async def create_role_predictions(body: RolePredictionCreate, request: Request) 
 
 
 def _interest_models(
-    session_factory: sessionmaker[Session], store: ModelStore, name: str
-) -> tuple[RuleRoles, LoadedModel | None]:
-    """The interest's compiled live-template rules (compiled once) and its role model."""
+    session_factory: sessionmaker[Session], store: ModelStore, models: ModelSet, name: str
+) -> tuple[str, RuleRoles, LoadedModel | None]:
+    """The interest's live template, its compiled rules (compiled once) and its role model
+    (from ``models``, the set the request started with, so versions never mix)."""
     with session_factory() as session:
         configuration = ConfigurationRepository(session)
         interest = configuration.get_solution_interest(name)
@@ -160,7 +167,7 @@ def _interest_models(
         if rules is None:
             rules = RuleRoles(configuration.get_template(interest.role_template).cards)
             store.rules[interest.role_template] = rules
-    return rules, store.current.roles.get(interest.name)
+    return interest.role_template, rules, models.roles.get(interest.name)
 
 
 class ModelsPublic(BaseModel):

@@ -181,19 +181,28 @@ function renderComparison(comparison) {
   $("comparison").hidden = false;
 }
 
+let latestComparison = 0;
+
 async function loadComparison() {
+  const request = ++latestComparison;
   const interest = $("interest").value;
   try {
     const query = new URLSearchParams({ solution_interest: interest, limit: "0" });
-    renderComparison(await api(`/v1/comparisons?${query}`));
+    const comparison = await api(`/v1/comparisons?${query}`);
+    if (request !== latestComparison) return;
+    renderComparison(comparison);
   } catch (error) {
+    if (request !== latestComparison) return;
     $("comparison").hidden = false;
     $("confusion").replaceChildren();
     $("agreement").textContent = `No comparison: ${error.message}`;
   }
 }
 
+let latestReviews = 0;
+
 async function loadReviews() {
+  const request = ++latestReviews;
   const query = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String(state.offset) });
   const fields = { solution_interest: "interest", state: "state", reason: "reason" };
   for (const [name, id] of Object.entries(fields)) {
@@ -201,9 +210,12 @@ async function loadReviews() {
   }
   if ($("account").value.trim()) query.set("account_external_id", $("account").value.trim());
   try {
-    renderReviews(await api(`/v1/reviews?${query}`));
+    const page = await api(`/v1/reviews?${query}`);
+    if (request !== latestReviews) return; // a newer filter's answer wins
+    renderReviews(page);
     $("queue").hidden = false;
   } catch (error) {
+    if (request !== latestReviews) return;
     say(`Could not load the review queue: ${error.message}`, true);
   }
 }
@@ -212,7 +224,8 @@ async function decide(item, decision, role, row) {
   const body = { decision };
   if (role) body.role = role;
   if (state.reviewer) body.reviewer = state.reviewer;
-  for (const control of row.querySelectorAll("button, select")) control.disabled = true;
+  const enabled = [...row.querySelectorAll("button, select")].filter((c) => !c.disabled);
+  for (const control of enabled) control.disabled = true;
   try {
     const decided = await api(`/v1/reviews/${item.id}/decision`, {
       method: "POST",
@@ -223,7 +236,7 @@ async function decide(item, decision, role, row) {
     say(`${decided.person_name}: ${decidedText(decided)}`);
     loadComparison();
   } catch (error) {
-    for (const control of row.querySelectorAll("button, select")) control.disabled = false;
+    for (const control of enabled) control.disabled = false;
     say(`Decision not saved: ${error.message}`, true);
   }
 }

@@ -7,6 +7,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import (
     check_get_params_invariance,
@@ -254,3 +255,14 @@ def test_derived_evidence_caches_are_not_pickled_and_follow_a_refit() -> None:
         "similarity": again[0]["similarity"],
     }
     assert again[0]["similarity"] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_a_model_pickled_before_per_target_c_existed_still_works(fitted: TitleClassifier) -> None:
+    old = pickle.loads(pickle.dumps(fitted))
+    del old.__dict__["C_per_target"]  # as models pickled before the parameter load
+    restored = pickle.loads(pickle.dumps(old))
+    assert restored.get_params()["C_per_target"] is None
+    assert "TitleClassifier" in repr(restored)
+    assert clone(restored).C_per_target is None
+    probe = ["Vertriebsleiter", "CFO"]
+    pd.testing.assert_frame_equal(restored.predict(probe), fitted.predict(probe))

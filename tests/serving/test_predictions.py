@@ -139,5 +139,21 @@ def test_repeated_titles_are_answered_from_the_cache(api: TestClient) -> None:
     first = api.post("/v1/role-predictions", json=body).json()
     assert [p["title"] for p in first["predictions"]] == ["CFO", "CFO", "Controller"]
     cache = api.app.state.models.predictions  # type: ignore[attr-defined]
-    assert cache.get((first["models"][NAME], None, "Secure Edge", "CFO")) is not None
+    template = api.get("/v1/solution-interests/Secure Edge").json()["role_template"]
+    assert cache.get((first["models"][NAME], None, "Secure Edge", template, "CFO")) is not None
     assert api.post("/v1/role-predictions", json=body).json() == first
+
+
+def test_a_large_batch_is_answered_in_input_order(api: TestClient) -> None:
+    titles = [f"Head of IT {n}" for n in range(30)] + ["CISO", "Head of IT 3"]
+    result = api.post("/v1/role-predictions", json={"titles": titles}).json()
+    assert [p["title"] for p in result["predictions"]] == titles
+    single = api.post("/v1/role-predictions", json={"titles": ["CISO"]}).json()
+    assert result["predictions"][30] == single["predictions"][0]
+
+
+def test_an_unknown_solution_interest_is_404(api: TestClient) -> None:
+    body = {"titles": ["CISO"], "solution_interest": "Nope"}
+    response = api.post("/v1/role-predictions", json=body)
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
