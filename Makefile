@@ -39,6 +39,9 @@ run: setup
 	$(BIN)/buying-groups demo seed --size $(SIZE) --if-empty
 	# Trains and registers the default title model only when the registry has no champion.
 	$(BIN)/python -m training.default_model
+	# On the demo CRM only: role models from the demo templates' rules and a hybrid run, so
+	# the review page has something to review.
+	$(BIN)/python -m training.demo_models
 	$(BIN)/buying-groups api-keys create --name local-admin --scopes admin --if-none
 	$(BIN)/buying-groups serve
 
