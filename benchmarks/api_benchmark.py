@@ -133,9 +133,14 @@ class Connection:
         self.writer.close()
 
 
-def post_request(host: str, port: int, key: str, title: str) -> bytes:
-    """The bytes of one role-prediction request for one title."""
-    body = json.dumps({"titles": [title]}).encode()
+def post_request(
+    host: str, port: int, key: str, title: str, solution_interest: str | None = None
+) -> bytes:
+    """The bytes of one role-prediction request for one title (and interest, if given)."""
+    payload: dict[str, object] = {"titles": [title]}
+    if solution_interest:
+        payload["solution_interest"] = solution_interest
+    body = json.dumps(payload).encode()
     head = (
         f"POST /v1/role-predictions HTTP/1.1\r\nHost: {host}:{port}\r\n"
         f"X-API-Key: {key}\r\nContent-Type: application/json\r\n"
@@ -145,7 +150,13 @@ def post_request(host: str, port: int, key: str, title: str) -> bytes:
 
 
 async def load(
-    host: str, port: int, key: str, titles: list[str], rate: float, seconds: float
+    host: str,
+    port: int,
+    key: str,
+    titles: list[str],
+    rate: float,
+    seconds: float,
+    solution_interest: str | None = None,
 ) -> list[float]:
     """Open-loop load: one request every 1/rate s; returns latencies in ms (inf = error).
 
@@ -157,7 +168,7 @@ async def load(
     connections = [await Connection.open(host, port) for _ in range(CONNECTIONS)]
     for connection in connections:
         idle.put_nowait(connection)
-    requests = [post_request(host, port, key, title) for title in titles]
+    requests = [post_request(host, port, key, title, solution_interest) for title in titles]
 
     async def one(request: bytes, due: float) -> None:
         connection = await idle.get()
@@ -212,6 +223,11 @@ def main() -> None:
     parser.add_argument(
         "--distinct", type=int, default=2000, help="distinct titles sent (the rest repeat)"
     )
+    parser.add_argument(
+        "--solution-interest",
+        default=None,
+        help="ask for roles too (the demo's 'Secure Edge': its rules, one database read)",
+    )
     parser.add_argument("--short", action="store_true", help="100/s for 5 s (CI)")
     args = parser.parse_args()
     rate, seconds = (100.0, 5.0) if args.short else (args.rate, args.seconds)
@@ -226,9 +242,11 @@ def main() -> None:
             # Warm-up (not counted): other titles than the measured ones, so the measured
             # run starts with a cold prediction cache.
             warm_up = shuffled.iloc[-200:].tolist()
-            asyncio.run(load("127.0.0.1", port, key, warm_up, rate, 1.0))
+            interest = args.solution_interest
+            asyncio.run(load("127.0.0.1", port, key, warm_up, rate, 1.0, interest))
             server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
-            latencies = np.array(asyncio.run(load("127.0.0.1", port, key, titles, rate, seconds)))
+            run = load("127.0.0.1", port, key, titles, rate, seconds, interest)
+            latencies = np.array(asyncio.run(run))
             server_cpu = cpu_seconds(server.pid) - server_cpu
             client_cpu = time.process_time() - client_cpu
             current, peak = rss_mib(server.pid)
@@ -242,7 +260,9 @@ def main() -> None:
     errors = len(latencies) - len(ok)
     p50, p99 = np.percentile(ok, [50, 99]) if len(ok) else (float("nan"), float("nan"))
     print(
-        f"role-predictions, 1 title per request, {rate:.0f} requests/s for {seconds:.0f} s: "
+        f"role-predictions, 1 title per request"
+        f"{f' for {args.solution_interest!r}' if args.solution_interest else ''}, "
+        f"{rate:.0f} requests/s for {seconds:.0f} s: "
         f"{len(ok)} ok, {errors} errors; latency p50 {p50:.1f} ms, p99 {p99:.1f} ms"
     )
     requests = max(len(latencies), 1)
