@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import Engine
@@ -144,18 +144,12 @@ def accounts_list(
             )
         except DomainError as exc:
             raise fail(str(exc)) from exc
-    if as_json:
-        print_json({"total": page.total, "items": [a.model_dump(mode="json") for a in page.items]})
-        return
+    columns = ("id", "name", "industry", "country", "employees", "parent")
     rows = [
         (a.external_id, a.name, a.industry, a.country, a.employees, a.parent_external_id)
         for a in page.items
     ]
-    print_table(
-        f"accounts {offset + 1}-{offset + len(rows)} of {page.total}",
-        ("id", "name", "industry", "country", "employees", "parent"),
-        rows,
-    )
+    _print_page("accounts", page, offset, columns, rows, as_json)
 
 
 @persons_app.command("list")
@@ -173,18 +167,27 @@ def persons_list(
             )
         except DomainError as exc:
             raise fail(str(exc)) from exc
-    if as_json:
-        print_json({"total": page.total, "items": [p.model_dump(mode="json") for p in page.items]})
-        return
+    columns = ("id", "account", "first", "last", "job title")
     rows = [
         (p.external_id, p.account_external_id, p.first_name, p.last_name, p.job_title)
         for p in page.items
     ]
-    print_table(
-        f"persons {offset + 1}-{offset + len(rows)} of {page.total}",
-        ("id", "account", "first", "last", "job title"),
-        rows,
-    )
+    _print_page("persons", page, offset, columns, rows, as_json)
+
+
+def _print_page(
+    kind: str,
+    page: Any,
+    offset: int,
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+    as_json: bool,
+) -> None:
+    """A page of a list command: JSON (total and items), or a table titled with the range."""
+    if as_json:
+        print_json({"total": page.total, "items": [i.model_dump(mode="json") for i in page.items]})
+        return
+    print_table(f"{kind} {offset + 1}-{offset + len(rows)} of {page.total}", columns, rows)
 
 
 @demo_app.command("seed")
