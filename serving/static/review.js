@@ -136,6 +136,7 @@ function renderReviews(page) {
   for (const item of page.items) {
     const row = element("tr");
     row.dataset.review = item.id;
+    row.tabIndex = 0; // focusable: the keyboard decides on the focused row
     row.append(personColumn(item), ruleColumn(item), modelColumn(item), actionsColumn(item, row));
     body.append(row);
   }
@@ -234,6 +235,9 @@ async function decide(item, decision, role, row) {
     const cell = row.lastElementChild;
     cell.replaceWith(actionsColumn(decided, row));
     say(`${decided.person_name}: ${decidedText(decided)}`);
+    if (document.activeElement === row || row.contains(document.activeElement)) {
+      focusRow(nextOpenRow(row));
+    }
     loadComparison();
   } catch (error) {
     for (const control of enabled) control.disabled = false;
@@ -274,7 +278,45 @@ async function refresh() {
   await Promise.all([loadReviews(), loadComparison()]);
 }
 
+// Keyboard: j / k (or the arrow keys) move between rows; on the focused row r accepts the
+// rule, m the model, n says "not a member". A decided row moves the focus to the next open one.
+const KEY_DECISIONS = { r: "accept_rule", m: "accept_model", n: "not_a_member" };
+
+function reviewRows() {
+  return [...$("reviews").querySelectorAll("tbody tr[data-review]")];
+}
+
+function focusRow(row) {
+  if (row) row.focus();
+}
+
+function nextOpenRow(row) {
+  const rows = reviewRows();
+  const after = rows.slice(rows.indexOf(row) + 1);
+  return after.find((r) => !r.classList.contains("done")) || null;
+}
+
+function onKey(event) {
+  if (event.altKey || event.ctrlKey || event.metaKey) return;
+  const row = event.target.closest && event.target.closest("tr[data-review]");
+  if (!row || event.target.matches("input, select")) return;
+  const rows = reviewRows();
+  const key = event.key.toLowerCase();
+  if (key === "j" || event.key === "ArrowDown") {
+    focusRow(rows[rows.indexOf(row) + 1]);
+  } else if (key === "k" || event.key === "ArrowUp") {
+    focusRow(rows[rows.indexOf(row) - 1]);
+  } else if (KEY_DECISIONS[key]) {
+    const button = row.querySelector(`button[data-decision=${KEY_DECISIONS[key]}]`);
+    if (button && !button.disabled) button.click();
+  } else {
+    return;
+  }
+  event.preventDefault();
+}
+
 function start() {
+  $("reviews").addEventListener("keydown", onKey);
   $("connect").addEventListener("submit", connect);
   for (const id of ["interest", "state", "reason"]) $(id).addEventListener("change", refresh);
   $("account").addEventListener("change", refresh);

@@ -17,6 +17,7 @@ from api_key_factory import make_key
 from role_model_factory import AUDIENCE, INTEREST, seed_review_crm, train_role_model
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
@@ -153,3 +154,28 @@ def test_a_wrong_key_is_told_plainly(browser: WebDriver, server: tuple[str, str]
         expected_conditions.text_to_be_present_in_element((By.ID, "status"), "not valid")
     )
     assert browser.find_element(By.ID, "filters").get_attribute("hidden") is not None
+
+
+def test_the_keyboard_moves_between_rows_and_decides(
+    browser: WebDriver, server: tuple[str, str]
+) -> None:
+    base, key = server
+    _connect(browser, base, key)
+    wait = WebDriverWait(browser, 15)
+    wait.until(lambda b: len(_rows(b)) == 2)
+    first, second = _rows(browser)
+    assert "model unsure" in first.text and "rule and model disagree" in second.text
+    browser.execute_script("arguments[0].focus()", first)
+    ActionChains(browser).send_keys("j").perform()
+    assert browser.switch_to.active_element == second
+    ActionChains(browser).send_keys("r").perform()  # accept the rule (Decision Maker)
+    wait.until(lambda b: bool(second.find_elements(By.CSS_SELECTOR, ".decided")))
+    ActionChains(browser).send_keys("k").perform()
+    assert browser.switch_to.active_element == first
+    ActionChains(browser).send_keys("r").perform()  # no rule to accept: nothing happens
+    ActionChains(browser).send_keys("m").perform()  # accept the model (Practitioner)
+    wait.until(lambda b: bool(first.find_elements(By.CSS_SELECTOR, ".decided")))
+    assert "accept model → Practitioner" in first.text
+    assert "accept rule → Decision Maker" in second.text
+    decided = _get(f"{base}/v1/reviews?state=decided", key)
+    assert decided["total"] == 2
