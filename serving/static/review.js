@@ -5,7 +5,7 @@
 "use strict";
 
 const PAGE_SIZE = 25;
-const state = { key: "", reviewer: "", offset: 0, total: 0, roles: [] };
+const state = { key: "", reviewer: "", offset: 0, total: 0, roles: [], decidedHere: 0 };
 
 const $ = (id) => document.getElementById(id);
 
@@ -148,6 +148,7 @@ function renderReviews(page) {
     body.append(row);
   }
   state.total = page.total;
+  state.decidedHere = 0;
   $("total").textContent = `(${page.total})`;
   const last = Math.min(page.offset + page.items.length, page.total);
   $("page").textContent = page.total ? `${page.offset + 1}–${last} of ${page.total}` : "";
@@ -235,8 +236,15 @@ async function decide(item, decision, role, row) {
     const cell = row.lastElementChild;
     cell.replaceWith(actionsColumn(decided, row));
     say(`${decided.person_name}: ${decidedText(decided)}`);
-    if (document.activeElement === row || row.contains(document.activeElement)) {
-      focusRow(nextOpenRow(row));
+    state.decidedHere += 1;
+    const hadFocus = document.activeElement === row || row.contains(document.activeElement);
+    const next = nextOpenRow(row) || reviewRows().find((r) => !r.classList.contains("done"));
+    if (!next && $("state").value === "open") {
+      // Page done: the open queue has moved up by what was decided; show what comes next.
+      await loadReviews();
+      if (hadFocus) focusRow(reviewRows()[0]);
+    } else if (hadFocus) {
+      focusRow(next);
     }
     loadComparison();
   } catch (error) {
@@ -326,7 +334,9 @@ function start() {
     loadReviews();
   });
   $("next").addEventListener("click", () => {
-    state.offset += PAGE_SIZE;
+    // Decided items have left the open queue: the next page starts that much earlier.
+    const gone = $("state").value === "open" ? state.decidedHere : 0;
+    state.offset += PAGE_SIZE - gone;
     loadReviews();
   });
   const saved = sessionStorage.getItem("bg-api-key");
