@@ -46,8 +46,9 @@ API_DESCRIPTION = """
 Buying groups for B2B marketing: for every account and solution interest, the people who
 decide, each in a role; who is missing; who could fill the gap.
 
-Every route but `/health` needs an API key (`X-API-Key: ...` or `Authorization: Bearer ...`;
-create one with `buying-groups api-keys create --scopes read,write`). Reads need the `read`
+Every route but `/health`, `/ready` and the review page (`/review`) needs an API key
+(`X-API-Key: ...` or `Authorization: Bearer ...`; create one with
+`buying-groups api-keys create --scopes read,write`). Reads need the `read`
 scope, changes `write`, administration `admin`.
 
 Errors are `application/problem+json` with `type`, `title`, `status`, `detail` and, for
