@@ -99,13 +99,19 @@ def _rows(browser: WebDriver) -> list[WebElement]:
     return browser.find_elements(By.CSS_SELECTOR, "#reviews tbody tr[data-review]")
 
 
-def test_a_reviewer_compares_and_accepts_the_rule(
-    browser: WebDriver, server: tuple[str, str]
-) -> None:
+def _open_queue(browser: WebDriver, server: tuple[str, str]) -> tuple[str, str, WebDriverWait]:
+    """Connect as a reviewer and wait for the two open reviews; base URL, key, a waiter."""
     base, key = server
     _connect(browser, base, key)
     wait = WebDriverWait(browser, 15)
     wait.until(lambda b: len(_rows(b)) == 2)
+    return base, key, wait
+
+
+def test_a_reviewer_compares_and_accepts_the_rule(
+    browser: WebDriver, server: tuple[str, str]
+) -> None:
+    base, key, wait = _open_queue(browser, server)
     assert "agree on" in browser.find_element(By.ID, "agreement").text
     assert browser.find_element(By.ID, "total").text == "(2)"
 
@@ -132,9 +138,7 @@ def test_a_reviewer_compares_and_accepts_the_rule(
 def test_another_role_is_chosen_from_the_catalogue(
     browser: WebDriver, server: tuple[str, str]
 ) -> None:
-    base, key = server
-    _connect(browser, base, key)
-    WebDriverWait(browser, 15).until(lambda b: len(_rows(b)) == 2)
+    _open_queue(browser, server)
     row = _rows(browser)[0]
     Select(row.find_element(By.TAG_NAME, "select")).select_by_visible_text("Influencer")
     row.find_element(By.CSS_SELECTOR, "button[data-decision=other_role]").click()
@@ -159,10 +163,7 @@ def test_a_wrong_key_is_told_plainly(browser: WebDriver, server: tuple[str, str]
 def test_the_keyboard_moves_between_rows_and_decides(
     browser: WebDriver, server: tuple[str, str]
 ) -> None:
-    base, key = server
-    _connect(browser, base, key)
-    wait = WebDriverWait(browser, 15)
-    wait.until(lambda b: len(_rows(b)) == 2)
+    base, key, wait = _open_queue(browser, server)
     first, second = _rows(browser)
     assert "model unsure" in first.text and "rule and model disagree" in second.text
     browser.execute_script("arguments[0].focus()", first)
