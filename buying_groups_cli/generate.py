@@ -41,7 +41,7 @@ def generate(
     engine = make_engine(settings.database_url)
     role_model, version = (None, None)
     if mode != "rules":
-        role_model, version = _champion_role_model(settings.mlflow_tracking_uri, solution_interest)
+        role_model, version = champion_role_model(settings.mlflow_tracking_uri, solution_interest)
     try:
         with progress_bar("accounts", None, quiet=as_json) as advance:
             report = run_generation(
@@ -63,7 +63,7 @@ def generate(
     typer.echo(_summary(report))
 
 
-def _champion_role_model(
+def champion_role_model(
     tracking_uri: str, solution_interest: str
 ) -> tuple[TitleClassifier | None, str | None]:
     """The interest's champion role model and its version; (None, None) if there is none."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import dataclasses
+from typing import Annotated, Any
 
 import typer
 
@@ -13,7 +14,7 @@ from buying_groups_cli.output import print_json, print_table
 from buying_groups_cli.sessions import reading, reported_errors, writing
 
 groups_app = typer.Typer(
-    help="Buying groups: filter, inspect, summarise, move stage, set status.",
+    help="Buying groups: filter, inspect, summarise, recommend, move stage, set status.",
     no_args_is_help=True,
 )
 
@@ -144,6 +145,62 @@ def _print_detail(group: GroupDetail, as_json: bool) -> None:
     ]
     columns = ("person", "name", "title", "role", "source", "confidence", "removed", "evidence")
     print_table("members", columns, members)
+
+
+@groups_app.command("recommend")
+def groups_recommend(
+    account: AccountArg,
+    solution_interest: InterestOpt,
+    role: Annotated[
+        str | None, typer.Option(help="Only this role (even if it is not missing).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=50, help="Candidates per role.")] = 5,
+    hierarchy: Annotated[
+        bool, typer.Option(help="Include persons of the rest of the company.")
+    ] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Who could fill each missing role of a group: ranked candidates with reasons (the
+    template's rules, and the interest's role-model champion when there is one)."""
+    from buying_groups.generation.recommendations import RecommendationService
+    from buying_groups.settings import get_settings
+    from buying_groups_cli.generate import champion_role_model
+
+    model, version = champion_role_model(get_settings().mlflow_tracking_uri, solution_interest)
+    with reading() as session:
+        answer = RecommendationService(session, model, version).recommend(
+            solution_interest, account, role=role, limit=limit, hierarchy=hierarchy
+        )
+    if as_json:
+        print_json(dataclasses.asdict(answer) | {"roles": [_role_json(r) for r in answer.roles]})
+        return
+    source = f"rules + role model v{version}" if version else "rules only (no role model)"
+    typer.echo(f"{account} x {solution_interest}: {source}")
+    for recommendation in answer.roles:
+        rows = [
+            (
+                c.person_external_id,
+                c.name,
+                c.job_title,
+                c.account_external_id,
+                f"{c.score:.2f}",
+                "; ".join(c.reasons),
+            )
+            for c in recommendation.candidates
+        ]
+        title = (
+            f"{recommendation.role}: {recommendation.assigned}/{recommendation.members_required}"
+            f" assigned, {recommendation.missing} missing"
+        )
+        print_table(title, ("person", "name", "title", "account", "score", "why"), rows)
+        if recommendation.titles_to_acquire:
+            typer.echo(
+                "  nobody fits; titles to acquire: " + ", ".join(recommendation.titles_to_acquire)
+            )
+
+
+def _role_json(recommendation: Any) -> dict[str, Any]:
+    return dataclasses.asdict(recommendation) | {"missing": recommendation.missing}
 
 
 @groups_app.command("summary")

@@ -1,6 +1,9 @@
-"""Tiny in-process role models for tests (no MLflow), and a small CRM for review tests."""
+"""Tiny in-process role models for tests (no MLflow), a small CRM for review tests and a
+company with divisions for recommendation tests."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import Engine
@@ -9,7 +12,7 @@ from buying_groups.domain.conditions import parse_condition
 from buying_groups.domain.role_templates import RoleCard, RoleTemplate, TemplateStatus
 from buying_groups.domain.solution_interests import AccountAudience, SolutionInterest
 from buying_groups.generation.membership import MembershipService
-from buying_groups.imports.loader import import_accounts, import_persons
+from buying_groups.imports.loader import import_accounts, import_activities, import_persons
 from buying_groups.ml.embedders import HashingEmbedder
 from buying_groups.ml.role_predictions import NO_ROLE
 from buying_groups.ml.title_classifier import TitleClassifier
@@ -118,3 +121,44 @@ def role_model(roles: dict[str, str]) -> TitleClassifier:
     titles = list(roles) * 4
     labels = pd.DataFrame({"role": [roles[t] for t in titles]})
     return TitleClassifier(embedder=HashingEmbedder(n_features=512)).fit(titles, labels)
+
+
+COMPANY_INTEREST = "Secure Edge"
+# Activities are dated back from now: the API counts the last 30 days before the present.
+NOW = datetime.now(UTC)
+COMPANY_PERSONS = [
+    ("P1", "HQ", "Chief Security Officer"),  # Decision Maker by rule
+    ("P2", "HQ", "Receptionist"),
+    ("P3", "HQ", "Chief Information Officer"),  # Decision Maker by rule too
+    ("P4", "DE", "Network Engineer"),  # Practitioner by rule, in a division
+    ("P5", "DE", "Security Architect"),  # Influencer only by the model
+    ("P6", "FR", "Cloud Engineer"),  # a sibling division
+    ("P7", "OTHER", "Chief Technology Officer"),  # another company: never a candidate
+]
+
+
+def seed_company_crm(engine: Engine) -> Engine:
+    """A company (HQ with divisions DE and FR), another company, and the Security template."""
+    accounts = [
+        {"external_id": "HQ", "name": "Holding"},
+        {"external_id": "DE", "name": "Holding DE", "parent_external_id": "HQ"},
+        {"external_id": "FR", "name": "Holding FR", "parent_external_id": "HQ"},
+        {"external_id": "OTHER", "name": "Someone else"},
+    ]
+    import_accounts(engine, pd.DataFrame(accounts))
+    rows = [
+        {"external_id": p, "account_external_id": a, "job_title": t} for p, a, t in COMPANY_PERSONS
+    ]
+    import_persons(engine, pd.DataFrame(rows))
+    activity = [
+        {"person_external_id": "P3", "type": "email_opened", "occurred_at": NOW - timedelta(days=d)}
+        for d in (1, 2, 40)  # the one 40 days ago is too old to count
+    ]
+    import_activities(engine, pd.DataFrame(activity))
+    with unit_of_work(make_session_factory(engine)) as session:
+        repository = ConfigurationRepository(session)
+        repository.create_template(TEMPLATE)
+        repository.create_solution_interest(
+            SolutionInterest(name=COMPANY_INTEREST, role_template=TEMPLATE.name)
+        )
+    return engine

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from buying_groups.domain.group_filters import GroupFilter
 from buying_groups.domain.group_views import CompletenessSummary, GroupDetail, GroupSummary
 from buying_groups.domain.groups import MAX_STATUS_LENGTH, MemberSource
 from buying_groups.generation.membership import MembershipService
+from buying_groups.generation.recommendations import GroupRecommendations, RecommendationService
 from buying_groups.storage.group_repository import GroupRepository
 from serving.dependencies import LimitDep, OffsetDep, SessionDep
+from serving.models import ModelStore
 from serving.problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/v1", tags=["buying-groups"], responses=PROBLEM_RESPONSES)
@@ -93,6 +95,82 @@ def get_buying_group(
 ) -> GroupDetail:
     """Scores, each role's progress, and every member with source, confidence and evidence."""
     return GroupRepository(session).get_group(account_external_id, solution_interest)
+
+
+class CandidatePublic(BaseModel):
+    """A person who could take the role: score (0-1) and the reasons behind it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    person_external_id: str
+    name: str
+    job_title: str | None
+    account_external_id: str
+    same_account: bool
+    score: float = Field(examples=[0.8])
+    rule: str | None = Field(examples=['job_title contains "chief"'])
+    model_probability: float | None
+    recent_activities: int
+    reasons: list[str]
+
+
+class RoleRecommendationPublic(BaseModel):
+    """A missing role (or the role asked for), its candidates, and titles to acquire."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    role: str
+    members_required: int
+    assigned: int
+    missing: int
+    candidates: list[CandidatePublic]
+    titles_to_acquire: list[str]
+
+
+class GroupRecommendationsPublic(BaseModel):
+    """Who could fill each gap of a group, best first."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    solution_interest: str
+    account_external_id: str
+    group_exists: bool
+    model_version: str | None
+    roles: list[RoleRecommendationPublic]
+
+    @classmethod
+    def of(cls, recommendations: GroupRecommendations) -> GroupRecommendationsPublic:
+        """Convert the service's answer."""
+        return cls.model_validate(recommendations)
+
+
+@router.get(
+    GROUP + "/recommendations",
+    response_model=GroupRecommendationsPublic,
+    summary="Recommend people for missing roles",
+)
+def recommend_members(
+    solution_interest: str,
+    account_external_id: str,
+    session: SessionDep,
+    request: Request,
+    role: Annotated[str | None, Query(min_length=1, max_length=80)] = None,
+    limit: Annotated[int, Query(ge=1, le=50, description="Candidates per role.")] = 5,
+    hierarchy: bool = True,
+) -> GroupRecommendationsPublic:
+    """For each missing role (or `role`), persons of the account and, with `hierarchy`, of
+    the rest of its company (parents, divisions) who are not members, best first: 1 when
+    the role's card fires on them, else the role model's probability (x 0.8 outside the
+    account); titles to acquire where nobody fits."""
+    store: ModelStore = request.app.state.models
+    loaded = store.current.roles.get(solution_interest)
+    service = RecommendationService(
+        session, loaded.classifier if loaded else None, loaded.version if loaded else None
+    )
+    answer = service.recommend(
+        solution_interest, account_external_id, role=role, limit=limit, hierarchy=hierarchy
+    )
+    return GroupRecommendationsPublic.of(answer)
 
 
 @router.put(

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 import typer
 from group_factories import SECURITY, add_account, add_configuration, add_group, add_member
+from role_model_factory import COMPANY_INTEREST, seed_company_crm
 from sqlalchemy import Engine
 from typer.testing import CliRunner, Result
 
+from buying_groups.settings import get_settings
 from buying_groups.storage.database import make_session_factory, unit_of_work
 from buying_groups_cli.main import app
 
@@ -48,7 +51,8 @@ def _listed(*args: str) -> list[str]:
 
 def test_every_groups_command_has_help() -> None:
     click_group = typer.main.get_command(app).commands["groups"]  # type: ignore[attr-defined]
-    assert {"list", "show", "summary", "move-stage", "set-status"} <= set(click_group.commands)
+    expected = {"list", "show", "summary", "recommend", "move-stage", "set-status"}
+    assert expected <= set(click_group.commands)
     for command in [None, *click_group.commands]:
         result = _run("groups", *([command] if command else []), "--help")
         assert result.exit_code == 0, command
@@ -169,3 +173,24 @@ def test_set_status(groups: Engine) -> None:
     assert _listed("--status", "call back") == ["A2"]
     cleared = _json("groups", "set-status", "A3", "", "--solution-interest", SECURITY)
     assert cleared["status"] is None
+
+
+def test_recommend_ranks_candidates_for_missing_roles(
+    database: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("BG_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    get_settings.cache_clear()
+    seed_company_crm(database)
+    args = ("groups", "recommend", "HQ", "--solution-interest", COMPANY_INTEREST)
+    answer = _json(*args)
+    assert answer["model_version"] is None and answer["group_exists"] is False
+    roles = {r["role"]: r for r in answer["roles"]}
+    assert roles["Decision Maker"]["missing"] == 1
+    assert [c["person_external_id"] for c in roles["Decision Maker"]["candidates"]] == ["P3", "P1"]
+    table = _run(*args, "--role", "Practitioner", "--no-hierarchy")
+    assert table.exit_code == 0, table.output
+    assert "rules only (no role model)" in table.stdout
+    assert "Practitioner: 0/1 assigned, 1 missing" in table.stdout
+    assert "P4" not in table.stdout  # in a division, left out without --hierarchy
+    bad = _run(*args, "--role", "Astronaut")
+    assert bad.exit_code == 2 and "Astronaut" in bad.output

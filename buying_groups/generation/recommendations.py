@@ -1,0 +1,333 @@
+"""Fill the gaps: who could take each missing role of a buying group, ranked, with reasons.
+
+For a group (account x solution interest) the missing roles are the live template's cards
+marked ``required_for_completeness`` that have fewer members than ``members_required``
+(or one role asked for by name). Candidates are the persons of the account and of the rest
+of its company (the account tree under its root, whom a group may take as members) who are
+not members of the group and were not removed from it by hand. A candidate's relevance
+for a role is 1 when the role's card fires on them, else the interest's role model's
+probability for that role (when a model is loaded); a person of another account of the
+company counts ``HIERARCHY_FACTOR`` as much; recent activity breaks ties. Where nobody is
+relevant enough, the answer names titles to acquire: the labelled titles the role model
+learned the role from.
+
+This is a first, rule-and-model recommender; it learns nothing of its own yet and has not
+been evaluated leave-one-member-out (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from buying_groups.domain.conditions import PersonFacts, compile_condition
+from buying_groups.domain.errors import InvariantError, NotFoundError
+from buying_groups.domain.groups import MemberSource
+from buying_groups.generation.matching import email_domain
+from buying_groups.ml.title_classifier import TitleClassifier
+from buying_groups.storage.configuration_repository import ConfigurationRepository
+from buying_groups.storage.tables import (
+    AccountRow,
+    ActivityRow,
+    BuyingGroupRow,
+    MemberRow,
+    PersonRow,
+    RoleRow,
+    SolutionInterestRow,
+)
+
+#: A candidate below this relevance is not recommended.
+MIN_RELEVANCE: Final = 0.2
+#: Relevance factor of a person in another account of the hierarchy.
+HIERARCHY_FACTOR: Final = 0.8
+#: Activities in this many days before ``as_of`` break ties (the engagement look-back).
+ACTIVITY_DAYS: Final = 30
+TITLES_TO_ACQUIRE: Final = 5
+_MAX_HIERARCHY_DEPTH: Final = 10
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A person who could take a role, with the score and the reasons behind it."""
+
+    person_external_id: str
+    name: str
+    job_title: str | None
+    account_external_id: str
+    same_account: bool
+    score: float
+    rule: str | None
+    model_probability: float | None
+    recent_activities: int
+    reasons: list[str]
+
+
+@dataclass(frozen=True)
+class RoleRecommendation:
+    """One role of the group: how many it needs and has, and who could fill it."""
+
+    role: str
+    members_required: int
+    assigned: int
+    candidates: list[Candidate] = field(default_factory=list)
+    titles_to_acquire: list[str] = field(default_factory=list)
+
+    @property
+    def missing(self) -> int:
+        """Members still needed (0 for a role asked for by name that is already full)."""
+        return max(self.members_required - self.assigned, 0)
+
+
+@dataclass(frozen=True)
+class GroupRecommendations:
+    """Recommendations for every missing role of one group (or the one role asked for)."""
+
+    solution_interest: str
+    account_external_id: str
+    group_exists: bool
+    model_version: str | None
+    roles: list[RoleRecommendation]
+
+
+@dataclass(frozen=True)
+class _Person:
+    id: int
+    external_id: str
+    name: str
+    job_title: str | None
+    account_external_id: str
+    same_account: bool
+    facts: PersonFacts
+
+
+class RecommendationService:
+    """Ranks the persons of an account's hierarchy for the missing roles of its group."""
+
+    def __init__(
+        self,
+        session: Session,
+        role_model: TitleClassifier | None = None,
+        model_version: str | None = None,
+    ) -> None:
+        self.session = session
+        self.role_model = role_model
+        self.model_version = model_version
+
+    def recommend(
+        self,
+        solution_interest: str,
+        account_external_id: str,
+        *,
+        role: str | None = None,
+        limit: int = 5,
+        hierarchy: bool = True,
+        as_of: datetime | None = None,
+    ) -> GroupRecommendations:
+        """Candidates per missing role (or for ``role``), best first.
+
+        Raises:
+            NotFoundError: unknown solution interest or account.
+            InvariantError: ``role`` is not a role of the interest's template.
+        """
+        configuration = ConfigurationRepository(self.session)
+        interest = configuration.get_solution_interest(solution_interest)
+        cards = configuration.get_template(interest.role_template).cards
+        account_id = self._account_id(account_external_id)
+        members, removed, group_exists = self._members(interest.name, account_id)
+        assigned: dict[str, int] = {}
+        for member_role in members.values():
+            assigned[member_role] = assigned.get(member_role, 0) + 1
+        roles = [c for c in cards if c.required_for_completeness]
+        if role is not None:
+            roles = [c for c in cards if c.role == role]
+            if not roles:
+                names = ", ".join(dict.fromkeys(c.role for c in cards))
+                raise InvariantError(
+                    f"{role!r} is not a role of {interest.role_template!r} ({names})",
+                    field="role",
+                )
+        wanted = [
+            c for c in roles if role is not None or assigned.get(c.role, 0) < c.members_required
+        ]
+        accounts = self._hierarchy(account_id) if hierarchy else [account_id]
+        excluded = set(members) | removed
+        persons = [p for p in self._persons(accounts, account_id) if p.id not in excluded]
+        activity = self._recent_activity([p.id for p in persons], as_of)
+        probabilities = self._probabilities(persons)
+        results = []
+        for card in wanted:
+            condition = compile_condition(card.conditions) if card.conditions else None
+            ranked = []
+            for person in persons:
+                fired = condition.evaluate(person.facts) if condition else None
+                probability = probabilities.get(person.id, {}).get(card.role)
+                relevance = 1.0 if fired is not None else (probability or 0.0)
+                if not person.same_account:
+                    relevance *= HIERARCHY_FACTOR
+                if relevance < MIN_RELEVANCE:
+                    continue
+                rule = fired.summary if fired is not None else None
+                ranked.append(
+                    _candidate(person, relevance, rule, probability, activity.get(person.id, 0))
+                )
+            ranked.sort(key=lambda c: (-c.score, -c.recent_activities, c.person_external_id))
+            titles = [] if ranked else self._titles_to_acquire(card.role)
+            results.append(
+                RoleRecommendation(
+                    card.role,
+                    card.members_required,
+                    assigned.get(card.role, 0),
+                    ranked[:limit],
+                    titles,
+                )
+            )
+        return GroupRecommendations(
+            interest.name, account_external_id, group_exists, self.model_version, results
+        )
+
+    def _account_id(self, external_id: str) -> int:
+        found = self.session.scalar(
+            select(AccountRow.id).where(AccountRow.external_id == external_id)
+        )
+        if found is None:
+            raise NotFoundError(f"no account {external_id!r}")
+        return found
+
+    def _members(self, interest: str, account_id: int) -> tuple[dict[int, str], set[int], bool]:
+        """Active members (person id -> role), persons removed by hand, whether a group exists."""
+        group = self.session.execute(
+            select(BuyingGroupRow.id, BuyingGroupRow.is_deleted)
+            .join(
+                SolutionInterestRow, SolutionInterestRow.id == BuyingGroupRow.solution_interest_id
+            )
+            .where(BuyingGroupRow.account_id == account_id, SolutionInterestRow.name == interest)
+        ).first()
+        if group is None or group.is_deleted:
+            return {}, set(), False
+        rows = self.session.execute(
+            select(MemberRow.person_id, RoleRow.name, MemberRow.is_removed, MemberRow.source)
+            .join(RoleRow, RoleRow.id == MemberRow.role_id)
+            .where(MemberRow.group_id == group.id)
+        )
+        active: dict[int, str] = {}
+        removed: set[int] = set()
+        for person_id, role_name, is_removed, source in rows.tuples():
+            if not is_removed:
+                active[person_id] = role_name
+            elif source in (MemberSource.MANUAL.value, MemberSource.JOURNEY.value):
+                removed.add(person_id)  # a person said "not a member": never recommended
+        return active, removed, True
+
+    def _hierarchy(self, account_id: int) -> list[int]:
+        """The account first, then every other account of its company (the tree under its
+        root): whoever a group may take as a member (MembershipService allows the company)."""
+        root, seen = account_id, {account_id}
+        for _ in range(_MAX_HIERARCHY_DEPTH):
+            parent = self.session.scalar(select(AccountRow.parent_id).where(AccountRow.id == root))
+            if parent is None or parent in seen:
+                break
+            root = parent
+            seen.add(parent)
+        found, level = [root], [root]
+        for _ in range(_MAX_HIERARCHY_DEPTH):
+            children = self.session.scalars(
+                select(AccountRow.id).where(AccountRow.parent_id.in_(level))
+            ).all()
+            level = [c for c in children if c not in found]
+            if not level:
+                break
+            found.extend(level)
+        return [account_id, *(a for a in found if a != account_id)]
+
+    def _persons(self, account_ids: list[int], own: int) -> list[_Person]:
+        rows = self.session.execute(
+            select(PersonRow, AccountRow.external_id)
+            .join(AccountRow, AccountRow.id == PersonRow.account_id)
+            .where(PersonRow.account_id.in_(account_ids))
+            .order_by(PersonRow.external_id)
+        )
+        persons = []
+        for person, account_external_id in rows.tuples():
+            name = " ".join(p for p in (person.first_name, person.last_name) if p)
+            facts = PersonFacts(
+                job_title=person.job_title,
+                department=person.department,
+                country=person.country,
+                email_domain=email_domain(person.email),
+            )
+            persons.append(
+                _Person(
+                    person.id,
+                    person.external_id,
+                    name or person.external_id,
+                    person.job_title,
+                    account_external_id,
+                    person.account_id == own,
+                    facts,
+                )
+            )
+        return persons
+
+    def _recent_activity(self, person_ids: list[int], as_of: datetime | None) -> dict[int, int]:
+        if not person_ids:
+            return {}
+        since = (as_of or datetime.now(UTC)) - timedelta(days=ACTIVITY_DAYS)
+        rows = self.session.execute(
+            select(ActivityRow.person_id, func.count())
+            .where(ActivityRow.person_id.in_(person_ids), ActivityRow.occurred_at >= since)
+            .group_by(ActivityRow.person_id)
+        )
+        return {person_id: int(count) for person_id, count in rows.tuples()}
+
+    def _probabilities(self, persons: list[_Person]) -> dict[int, dict[str, float]]:
+        """person id -> role -> the role model's probability (empty without a model)."""
+        titled = [p for p in persons if p.job_title and p.job_title.strip()]
+        if self.role_model is None or not titled:
+            return {}
+        target = self.role_model.targets_[0]
+        frame = self.role_model.predict_proba([p.job_title or "" for p in titled])[target]
+        columns = [str(c) for c in frame.columns]
+        return {
+            person.id: dict(zip(columns, (float(v) for v in row), strict=True))
+            for person, row in zip(titled, frame.to_numpy(), strict=True)
+        }
+
+    def _titles_to_acquire(self, role: str) -> list[str]:
+        """Titles the role model learned ``role`` from (what to look for elsewhere)."""
+        if self.role_model is None:
+            return []
+        labels = self.role_model.neighbour_labels_
+        target = self.role_model.targets_[0]
+        titles: list[Any] = labels.loc[labels[target] == role, "title"].tolist()
+        distinct = {str(t).casefold().strip(): str(t) for t in reversed(titles)}
+        return list(reversed(distinct.values()))[:TITLES_TO_ACQUIRE]
+
+
+def _candidate(
+    person: _Person, relevance: float, rule: str | None, probability: float | None, activities: int
+) -> Candidate:
+    reasons = []
+    if rule is not None:
+        reasons.append(f"the role's card fires: {rule}")
+    if probability is not None:
+        reasons.append(f"role model: probability {probability:.2f}")
+    if not person.same_account:
+        reasons.append(f"in {person.account_external_id}, elsewhere in the account hierarchy")
+    if activities:
+        reasons.append(f"{activities} activities in the last {ACTIVITY_DAYS} days")
+    return Candidate(
+        person.external_id,
+        person.name,
+        person.job_title,
+        person.account_external_id,
+        person.same_account,
+        round(relevance, 4),
+        rule,
+        None if probability is None else round(probability, 4),
+        activities,
+        reasons,
+    )
