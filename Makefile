@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 SIZE ?= small
 
-.PHONY: setup browser run test lint typecheck pytest bench bench-import bench-api bench-roles bench-titles mlflow clean
+.PHONY: setup browser run test lint typecheck pytest bench bench-import bench-api bench-roles bench-recommend bench-titles mlflow clean
 
 setup: $(STAMP)
 
@@ -69,6 +69,9 @@ bench-api: setup
 
 bench-roles: setup
 	$(BIN)/python benchmarks/role_model_benchmark.py $(if $(CI),--short,)
+
+bench-recommend: setup
+	$(BIN)/python benchmarks/recommendation_benchmark.py $(if $(CI),--short,)
 
 bench-titles: setup
 	$(BIN)/python -m training.bench_titles $(if $(CI),--short,)

@@ -153,9 +153,7 @@ class RecommendationService:
         wanted = [
             c for c in roles if role is not None or assigned.get(c.role, 0) < c.members_required
         ]
-        accounts = self._hierarchy(account_id) if hierarchy else [account_id]
-        excluded = set(members) | removed
-        persons = [p for p in self._persons(accounts, account_id) if p.id not in excluded]
+        persons = self._eligible(account_id, set(members) | removed, hierarchy)
         activity = self._recent_activity([p.id for p in persons], as_of)
         probabilities = self._probabilities(persons)
         results = []
@@ -189,6 +187,25 @@ class RecommendationService:
             interest.name, account_external_id, group_exists, self.model_version, results
         )
 
+    def eligible_persons(
+        self, solution_interest: str, account_external_id: str, *, hierarchy: bool = True
+    ) -> list[str]:
+        """External ids of everyone the group could take now: the pool candidates come from
+        (what a random recommender would draw from).
+
+        Raises:
+            NotFoundError: unknown solution interest or account.
+        """
+        interest = ConfigurationRepository(self.session).get_solution_interest(solution_interest)
+        account_id = self._account_id(account_external_id)
+        members, removed, _ = self._members(interest.name, account_id)
+        eligible = self._eligible(account_id, set(members) | removed, hierarchy)
+        return [p.external_id for p in eligible]
+
+    def _eligible(self, account_id: int, excluded: set[int], hierarchy: bool) -> list[_Person]:
+        accounts = self._hierarchy(account_id) if hierarchy else [account_id]
+        return [p for p in self._persons(accounts, account_id) if p.id not in excluded]
+
     def _account_id(self, external_id: str) -> int:
         found = self.session.scalar(
             select(AccountRow.id).where(AccountRow.external_id == external_id)
@@ -215,7 +232,7 @@ class RecommendationService:
         )
         active: dict[int, str] = {}
         removed: set[int] = set()
-        for person_id, role_name, is_removed, source in rows.tuples():
+        for person_id, role_name, is_removed, source in rows:
             if not is_removed:
                 active[person_id] = role_name
             elif source in (MemberSource.MANUAL.value, MemberSource.JOURNEY.value):
@@ -251,7 +268,7 @@ class RecommendationService:
             .order_by(PersonRow.external_id)
         )
         persons = []
-        for person, account_external_id in rows.tuples():
+        for person, account_external_id in rows:
             name = " ".join(p for p in (person.first_name, person.last_name) if p)
             facts = PersonFacts(
                 job_title=person.job_title,
@@ -281,7 +298,7 @@ class RecommendationService:
             .where(ActivityRow.person_id.in_(person_ids), ActivityRow.occurred_at >= since)
             .group_by(ActivityRow.person_id)
         )
-        return {person_id: int(count) for person_id, count in rows.tuples()}
+        return {person_id: int(count) for person_id, count in rows}
 
     def _probabilities(self, persons: list[_Person]) -> dict[int, dict[str, float]]:
         """person id -> role -> the role model's probability (empty without a model)."""

@@ -47,3 +47,11 @@ def test_title_benchmark_prints_quality_and_speed() -> None:
     out = _run_script("-m", "training.bench_titles", "--short", "--corpora", str(corpora))
     assert "macro" in out.lower() or "f1" in out.lower()
     assert "titles_per_s" in out
+
+
+def test_recommendation_benchmark_prints_hit_rates() -> None:
+    script = str(ROOT / "benchmarks" / "recommendation_benchmark.py")
+    out = _run_script(script, "--short", "--cases", "30")
+    assert out.count("rules + role model ") == 2 and out.count("random (expected)") == 2
+    rates = re.findall(r"rules \+ role model\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", out)
+    assert len(rates) == 2 and all(0 <= float(v) <= 1 for row in rates for v in row)

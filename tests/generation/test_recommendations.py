@@ -92,6 +92,16 @@ def test_members_and_persons_removed_by_hand_are_never_recommended(crm: Engine) 
     assert [c.person_external_id for c in decision_maker.candidates] == ["P3"]
 
 
+def test_the_eligible_pool_is_the_company_minus_members_and_removed(crm: Engine) -> None:
+    with unit_of_work(make_session_factory(crm)) as session:
+        membership = MembershipService(session)
+        membership.assign("HQ", INTEREST, "P1", "Decision Maker")
+        membership.exclude("HQ", INTEREST, "P2", "Practitioner")
+        service = RecommendationService(session)
+        assert service.eligible_persons(INTEREST, "HQ") == ["P3", "P4", "P5", "P6"]
+        assert service.eligible_persons(INTEREST, "HQ", hierarchy=False) == ["P3"]
+
+
 def test_hierarchy_can_be_left_out_and_limit_caps_each_role(crm: Engine) -> None:
     assert _by_role(_recommend(crm, "HQ", hierarchy=False))["Practitioner"] == []
     assert _by_role(_recommend(crm, "HQ", limit=1))["Decision Maker"] == ["P3"]
