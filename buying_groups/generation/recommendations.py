@@ -11,8 +11,9 @@ company counts ``HIERARCHY_FACTOR`` as much; recent activity breaks ties. Where 
 relevant enough, the answer names titles to acquire: the labelled titles the role model
 learned the role from.
 
-This is a first, rule-and-model recommender; it learns nothing of its own yet and has not
-been evaluated leave-one-member-out (DESIGN.md).
+This is a first, rule-and-model recommender: it learns nothing of its own (the role model
+learns from confirmed members). ``benchmarks/recommendation_benchmark.py`` evaluates it
+leave-one-member-out against the rules alone and a random draw (DESIGN.md).
 """
 
 from __future__ import annotations
