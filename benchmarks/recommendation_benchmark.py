@@ -5,24 +5,27 @@ Run: `make bench-recommend` (the `medium` demo CRM: 2k accounts, 50k persons) or
 
 1. **Truth.** Each person's true role comes from their true persona, as in
    `benchmarks/role_model_benchmark.py` (the persona's most frequent card role over the
-   clean titles the demo composes for it).
-2. **Training accounts.** 70 % of the accounts (seeded split) get their persons confirmed
-   (true roles as manual members, "No role" as manual removals) and the interest's role
-   model is trained on them (`train_roles`, which never sees the other accounts).
-3. **Test groups.** In the other 30 %, every person with a true role becomes a manual member.
+   clean titles the demo composes for it). The truth is thus partly the template's own
+   rules: "rules only" is scored against rules applied to clean titles.
+2. **Split by company.** 30 % of the companies (account trees; seeded) are test companies.
+   The role model is trained (`train_roles`) on the persons of the other companies, except
+   anyone whose normalised title also occurs in a test company: no title is on both sides.
+3. **Test groups.** In each test account, a random half of the persons with a true role are
+   manual members; the other half stay out, as real CRMs hold people nobody has assigned.
 4. **Leave one member out.** For each test member (up to ``--cases``), the member is taken
-   out (inside a transaction that is rolled back) and the recommender is asked for that
-   role; the member's rank among the candidates gives hit@1, hit@5 and the reciprocal rank
-   (0 when not recommended at all).
+   out (inside a transaction that is rolled back) and the recommender is asked for that role.
+   A hit is the member, or any unassigned person of the company whose true role is that role;
+   the first hit's rank gives hit@1, hit@5 and the reciprocal rank (0 when none is listed).
 
 Recommenders compared: rules + role model (what the API serves when the interest has a
-role model), rules only, and the expected score of drawing at random from the eligible pool
-(the company's persons who are not members).
+role model), rules only, and the exact expectation of drawing at random from the eligible
+pool (the company's persons who are not members).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import tempfile
 import time
 import warnings
@@ -44,6 +47,7 @@ from buying_groups.generation.matching import RuleMatcher
 from buying_groups.generation.recommendations import RecommendationService
 from buying_groups.ml.registry import load_champion
 from buying_groups.ml.title_classifier import TitleClassifier
+from buying_groups.ml.title_normaliser import normalise_title
 from buying_groups.storage.database import make_session_factory
 from buying_groups.storage.tables import (
     AccountRow,
@@ -57,6 +61,7 @@ from training.role_data import NO_ROLE, title_cards
 from training.role_pipeline import WeakEvaluationWarning, train_roles
 
 TEST_SHARE = 0.3
+MEMBER_SHARE = 0.5
 SEED = 0
 
 
@@ -107,20 +112,26 @@ def add_test_groups(engine: Engine, interest: str, members: pd.DataFrame) -> Non
         conn.execute(insert(MemberRow), rows)
 
 
-def rank_of(person: str, candidates: list[str]) -> int | None:
-    """1-based rank, or None when the person is not recommended."""
-    return candidates.index(person) + 1 if person in candidates else None
+def first_hit(relevant: set[str], candidates: list[str]) -> int | None:
+    """1-based rank of the first relevant candidate, or None when none is listed."""
+    for rank, person in enumerate(candidates, start=1):
+        if person in relevant:
+            return rank
+    return None
 
 
 def leave_one_out(
     engine: Engine,
     interest: str,
     cases: pd.DataFrame,
+    truth: pd.DataFrame,
     model: TitleClassifier,
     version: str,
 ) -> pd.DataFrame:
-    """Per case: the member's rank under each recommender, and the eligible pool's size."""
+    """Per case: the first hit's rank under each recommender; the pool and its hits."""
     factory = make_session_factory(engine)
+    external_ids = _external_ids(engine)
+    role_of = dict(zip(truth["person_id"].map(external_ids), truth["true_role"], strict=True))
     rows = []
     for person_id, role in cases[["person_id", "true_role"]].itertuples(index=False, name=None):
         with factory() as session:
@@ -130,7 +141,10 @@ def leave_one_out(
                 .where(PersonRow.id == int(person_id))
             ).one()
             session.execute(delete(MemberRow).where(MemberRow.person_id == int(person_id)))
-            row: dict[str, object] = {"role": role}
+            pool = RecommendationService(session).eligible_persons(interest, account)
+            relevant = {p for p in pool if role_of.get(p) == role}
+            assert external in relevant
+            row: dict[str, object] = {"role": role, "pool": len(pool), "relevant": len(relevant)}
             for name, service in (
                 ("rules + role model", RecommendationService(session, model, version)),
                 ("rules only", RecommendationService(session)),
@@ -139,15 +153,26 @@ def leave_one_out(
                     interest, account, role=role, limit=100_000, as_of=DEMO_REFERENCE_DATE
                 )
                 found = [c.person_external_id for c in answer.roles[0].candidates]
-                row[name] = rank_of(external, found)
-            row["pool"] = len(RecommendationService(session).eligible_persons(interest, account))
+                row[name] = first_hit(relevant, found)
             session.rollback()
         rows.append(row)
     return pd.DataFrame(rows)
 
 
+def _external_ids(engine: Engine) -> dict[int, str]:
+    with engine.connect() as conn:
+        return {pid: ext for pid, ext in conn.execute(select(PersonRow.id, PersonRow.external_id))}
+
+
+def random_expectation(pool: int, relevant: int) -> tuple[float, float, float]:
+    """hit@1, hit@5 and MRR of a random order of ``pool`` persons, ``relevant`` of them hits."""
+    total = math.comb(pool, relevant)
+    first = [math.comb(pool - k, relevant - 1) / total for k in range(1, pool - relevant + 2)]
+    return first[0], float(sum(first[:5])), float(sum(p / k for k, p in enumerate(first, 1)))
+
+
 def scores(ranks: pd.DataFrame) -> pd.DataFrame:
-    """hit@1, hit@5 and MRR per recommender; random is the expectation over the pool."""
+    """hit@1, hit@5 and MRR per recommender; random is the exact expectation."""
     table = {}
     for name in ("rules + role model", "rules only"):
         rank = ranks[name].astype(float)
@@ -156,14 +181,26 @@ def scores(ranks: pd.DataFrame) -> pd.DataFrame:
             "hit@5": float((rank <= 5).mean()),
             "MRR": float(np.nan_to_num(1.0 / rank, nan=0.0).mean()),
         }
-    pool = ranks["pool"].to_numpy(dtype=float)
-    harmonic = np.array([np.sum(1.0 / np.arange(1, int(n) + 1)) for n in pool])
-    table["random (expected)"] = {
-        "hit@1": float(np.mean(1.0 / pool)),
-        "hit@5": float(np.mean(np.minimum(5, pool) / pool)),
-        "MRR": float(np.mean(harmonic / pool)),
-    }
-    return pd.DataFrame(table).T.round(3)
+    expected = np.array(
+        [random_expectation(int(n), int(r)) for n, r in ranks[["pool", "relevant"]].to_numpy()]
+    )
+    names = ("hit@1", "hit@5", "MRR")
+    table["random (expected)"] = dict(zip(names, expected.mean(axis=0), strict=True))
+    return pd.DataFrame(table).T.astype(float).round(3)
+
+
+def company_of(engine: Engine) -> dict[int, int]:
+    """account id -> the id of its company's root account."""
+    with engine.connect() as conn:
+        parents = dict(conn.execute(select(AccountRow.id, AccountRow.parent_id)).all())
+    roots = {}
+    for account in parents:
+        root, seen = account, {account}
+        while parents.get(root) is not None and parents[root] not in seen:
+            root = parents[root]
+            seen.add(root)
+        roots[account] = root
+    return roots
 
 
 def run_interest(engine: Engine, interest: str, max_cases: int, store: Path) -> None:
@@ -171,10 +208,15 @@ def run_interest(engine: Engine, interest: str, max_cases: int, store: Path) -> 
     matcher = RuleMatcher(title_cards(interest_cards(engine, interest)))
     truth = truth_table(engine, matcher)
     rng = np.random.default_rng(SEED)
-    accounts = np.array(sorted(truth["account_id"].unique()))
-    test_accounts = set(rng.choice(accounts, size=round(TEST_SHARE * len(accounts)), replace=False))
-    is_test = truth["account_id"].isin(test_accounts)
-    train = truth[~is_test]
+    roots = company_of(engine)
+    truth["company"] = truth["account_id"].map(roots)
+    companies = np.array(sorted(truth["company"].unique()))
+    test_companies = set(
+        rng.choice(companies, size=round(TEST_SHARE * len(companies)), replace=False)
+    )
+    is_test = truth["company"].isin(test_companies)
+    keys = truth["title"].map(normalise_title)
+    train = truth[~is_test & ~keys.isin(set(keys[is_test]))]
     simulate_confirmed(engine, interest, train, len(train))
     started = time.perf_counter()
     with warnings.catch_warnings():
@@ -191,15 +233,17 @@ def run_interest(engine: Engine, interest: str, max_cases: int, store: Path) -> 
         )
     loaded = load_champion(f"sqlite:///{store / 'mlflow.db'}", result.name)
     assert loaded is not None
-    members = truth[is_test & (truth["true_role"] != NO_ROLE)]
+    with_role = truth[is_test & (truth["true_role"] != NO_ROLE)]
+    members = with_role.sample(frac=MEMBER_SHARE, random_state=SEED)
     add_test_groups(engine, interest, members)
     cases = members.sample(n=min(max_cases, len(members)), random_state=SEED)
-    ranks = leave_one_out(engine, interest, cases, loaded[0], loaded[1])
+    ranks = leave_one_out(engine, interest, cases, truth[is_test], loaded[0], loaded[1])
     print(
         f"\n== {interest}: role model trained on {len(train)} persons of "
-        f"{len(accounts) - len(test_accounts)} accounts in {time.perf_counter() - started:.0f} s;"
-        f" {len(cases)} members left out of {len(set(members['account_id']))} test groups "
-        f"(mean eligible pool {ranks['pool'].mean():.0f} persons)"
+        f"{len(companies) - len(test_companies)} companies (no test title among them) in "
+        f"{time.perf_counter() - started:.0f} s; {len(cases)} members left out of "
+        f"{members['account_id'].nunique()} test groups (eligible pool {ranks['pool'].mean():.0f}"
+        f" persons on average, {ranks['relevant'].mean():.1f} of them with the role)"
     )
     print(scores(ranks).to_string())
 

@@ -164,9 +164,18 @@ def groups_recommend(
     template's rules, and the interest's role-model champion when there is one)."""
     from buying_groups.generation.recommendations import RecommendationService
     from buying_groups.settings import get_settings
+    from buying_groups.storage.configuration_repository import ConfigurationRepository
+    from buying_groups.storage.crm_repository import CrmRepository
     from buying_groups_cli.generate import champion_role_model
 
-    model, version = champion_role_model(get_settings().mlflow_tracking_uri, solution_interest)
+    with reading() as session:  # typos are said before a model is loaded
+        ConfigurationRepository(session).get_solution_interest(solution_interest)
+        CrmRepository(session).get_account(account)
+    try:
+        model, version = champion_role_model(get_settings().mlflow_tracking_uri, solution_interest)
+    except Exception as exc:  # a broken registry is said plainly; rules still answer
+        typer.echo(f"warning: no role model ({exc}); rules only", err=True)
+        model, version = None, None
     with reading() as session:
         answer = RecommendationService(session, model, version).recommend(
             solution_interest, account, role=role, limit=limit, hierarchy=hierarchy

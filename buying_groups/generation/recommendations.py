@@ -26,8 +26,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from buying_groups.domain.conditions import PersonFacts, compile_condition
-from buying_groups.domain.errors import InvariantError, NotFoundError
+from buying_groups.domain.errors import ConflictError, InvariantError, NotFoundError
 from buying_groups.domain.groups import MemberSource
+from buying_groups.domain.role_templates import RoleCard
 from buying_groups.generation.matching import email_domain
 from buying_groups.ml.title_classifier import TitleClassifier
 from buying_groups.storage.configuration_repository import ConfigurationRepository
@@ -48,7 +49,11 @@ HIERARCHY_FACTOR: Final = 0.8
 #: Activities in this many days before ``as_of`` break ties (the engagement look-back).
 ACTIVITY_DAYS: Final = 30
 TITLES_TO_ACQUIRE: Final = 5
-_MAX_HIERARCHY_DEPTH: Final = 10
+_PREDICT_BATCH: Final = 4_096
+#: A removal by these sources means "not a member": generation never adds them back either.
+_DECIDING_SOURCES: Final = frozenset(
+    {MemberSource.MANUAL.value, MemberSource.JOURNEY.value, MemberSource.IMPORT.value}
+)
 
 
 @dataclass(frozen=True)
@@ -133,60 +138,80 @@ class RecommendationService:
         Raises:
             NotFoundError: unknown solution interest or account.
             InvariantError: ``role`` is not a role of the interest's template.
+            ConflictError: the group was deleted (nobody can be added to it).
         """
         configuration = ConfigurationRepository(self.session)
         interest = configuration.get_solution_interest(solution_interest)
         cards = configuration.get_template(interest.role_template).cards
         account_id = self._account_id(account_external_id)
-        members, removed, group_exists = self._members(interest.name, account_id)
+        members, excluded, group_exists = self._members(interest.name, account_id)
         assigned: dict[str, int] = {}
         for member_role in members.values():
             assigned[member_role] = assigned.get(member_role, 0) + 1
-        roles = [c for c in cards if c.required_for_completeness]
+        wanted = [
+            c
+            for c in cards
+            if c.required_for_completeness and assigned.get(c.role, 0) < c.members_required
+        ]
         if role is not None:
-            roles = [c for c in cards if c.role == role]
-            if not roles:
-                names = ", ".join(dict.fromkeys(c.role for c in cards))
+            wanted = [c for c in cards if c.role.casefold() == role.strip().casefold()]
+            if not wanted:
+                names = ", ".join(c.role for c in cards)
                 raise InvariantError(
                     f"{role!r} is not a role of {interest.role_template!r} ({names})",
                     field="role",
                 )
-        wanted = [
-            c for c in roles if role is not None or assigned.get(c.role, 0) < c.members_required
-        ]
-        persons = self._eligible(account_id, set(members) | removed, hierarchy)
-        activity = self._recent_activity([p.id for p in persons], as_of)
+        persons = self._eligible(account_id, set(members) | excluded, hierarchy)
         probabilities = self._probabilities(persons)
         results = []
         for card in wanted:
-            condition = compile_condition(card.conditions) if card.conditions else None
-            ranked = []
-            for person in persons:
-                fired = condition.evaluate(person.facts) if condition else None
-                probability = probabilities.get(person.id, {}).get(card.role)
-                relevance = 1.0 if fired is not None else (probability or 0.0)
-                if not person.same_account:
-                    relevance *= HIERARCHY_FACTOR
-                if relevance < MIN_RELEVANCE:
-                    continue
-                rule = fired.summary if fired is not None else None
-                ranked.append(
-                    _candidate(person, relevance, rule, probability, activity.get(person.id, 0))
-                )
-            ranked.sort(key=lambda c: (-c.score, -c.recent_activities, c.person_external_id))
-            titles = [] if ranked else self._titles_to_acquire(card.role)
+            ranked = self._rank(card, persons, probabilities)
+            top = ranked[: max(limit * 4, limit + 20)]  # activity only reorders near-ties
+            activity = self._recent_activity([p.id for p, *_ in top], as_of)
+            candidates = [
+                _candidate(person, relevance, rule, probability, activity.get(person.id, 0))
+                for person, relevance, rule, probability in top
+            ]
+            candidates.sort(key=lambda c: (-c.score, -c.recent_activities, c.person_external_id))
+            titles = [] if candidates else self._titles_to_acquire(card.role)
             results.append(
                 RoleRecommendation(
                     card.role,
                     card.members_required,
                     assigned.get(card.role, 0),
-                    ranked[:limit],
+                    candidates[:limit],
                     titles,
                 )
             )
         return GroupRecommendations(
             interest.name, account_external_id, group_exists, self.model_version, results
         )
+
+    @staticmethod
+    def _rank(
+        card: RoleCard, persons: list[_Person], probabilities: dict[str, dict[str, float]]
+    ) -> list[tuple[_Person, float, str | None, float | None]]:
+        """(person, relevance, rule that fired, model probability), best first, above the
+        minimum relevance. The card is evaluated once per distinct set of facts."""
+        condition = compile_condition(card.conditions) if card.conditions else None
+        fired_by_facts: dict[tuple[str | None, ...], str | None] = {}
+        ranked = []
+        for person in persons:
+            facts = person.facts
+            key = (facts.job_title, facts.department, facts.country, facts.email_domain)
+            if key not in fired_by_facts:
+                result = condition.evaluate(facts) if condition else None
+                fired_by_facts[key] = None if result is None else result.summary
+            rule = fired_by_facts[key]
+            probability = probabilities.get(_title_key(person.job_title), {}).get(card.role)
+            relevance = 1.0 if rule is not None else (probability or 0.0)
+            if not person.same_account:
+                relevance *= HIERARCHY_FACTOR
+            if relevance >= MIN_RELEVANCE:
+                ranked.append((person, relevance, rule, probability))
+        # Rules tie at 1: the model's probability, then the id, order them.
+        ranked.sort(key=lambda r: (-r[1], -(r[3] or 0.0), r[0].external_id))
+        return ranked
 
     def eligible_persons(
         self, solution_interest: str, account_external_id: str, *, hierarchy: bool = True
@@ -196,15 +221,16 @@ class RecommendationService:
 
         Raises:
             NotFoundError: unknown solution interest or account.
+            ConflictError: the group was deleted.
         """
         interest = ConfigurationRepository(self.session).get_solution_interest(solution_interest)
         account_id = self._account_id(account_external_id)
-        members, removed, _ = self._members(interest.name, account_id)
-        eligible = self._eligible(account_id, set(members) | removed, hierarchy)
+        members, excluded, _ = self._members(interest.name, account_id)
+        eligible = self._eligible(account_id, set(members) | excluded, hierarchy)
         return [p.external_id for p in eligible]
 
     def _eligible(self, account_id: int, excluded: set[int], hierarchy: bool) -> list[_Person]:
-        accounts = self._hierarchy(account_id) if hierarchy else [account_id]
+        accounts = self._company(account_id) if hierarchy else [account_id]
         return [p for p in self._persons(accounts, account_id) if p.id not in excluded]
 
     def _account_id(self, external_id: str) -> int:
@@ -216,7 +242,8 @@ class RecommendationService:
         return found
 
     def _members(self, interest: str, account_id: int) -> tuple[dict[int, str], set[int], bool]:
-        """Active members (person id -> role), persons removed by hand, whether a group exists."""
+        """Active members (person id -> role), persons a manual, journey or import removal
+        keeps out (whom generation never adds back either), and whether a group exists."""
         group = self.session.execute(
             select(BuyingGroupRow.id, BuyingGroupRow.is_deleted)
             .join(
@@ -224,95 +251,117 @@ class RecommendationService:
             )
             .where(BuyingGroupRow.account_id == account_id, SolutionInterestRow.name == interest)
         ).first()
-        if group is None or group.is_deleted:
+        if group is None:
             return {}, set(), False
+        if group.is_deleted:
+            raise ConflictError("this buying group is deleted: nobody can be added to it")
         rows = self.session.execute(
             select(MemberRow.person_id, RoleRow.name, MemberRow.is_removed, MemberRow.source)
             .join(RoleRow, RoleRow.id == MemberRow.role_id)
             .where(MemberRow.group_id == group.id)
         )
         active: dict[int, str] = {}
-        removed: set[int] = set()
+        excluded: set[int] = set()
         for person_id, role_name, is_removed, source in rows:
             if not is_removed:
                 active[person_id] = role_name
-            elif source in (MemberSource.MANUAL.value, MemberSource.JOURNEY.value):
-                removed.add(person_id)  # a person said "not a member": never recommended
-        return active, removed, True
+            elif source in _DECIDING_SOURCES:
+                excluded.add(person_id)
+        return active, excluded, True
 
-    def _hierarchy(self, account_id: int) -> list[int]:
+    def _company(self, account_id: int) -> list[int]:
         """The account first, then every other account of its company (the tree under its
         root): whoever a group may take as a member (MembershipService allows the company)."""
         root, seen = account_id, {account_id}
-        for _ in range(_MAX_HIERARCHY_DEPTH):
+        while True:
             parent = self.session.scalar(select(AccountRow.parent_id).where(AccountRow.id == root))
-            if parent is None or parent in seen:
+            if parent is None or parent in seen:  # imports refuse cycles; never loop on one
                 break
             root = parent
             seen.add(parent)
-        found, level = [root], [root]
-        for _ in range(_MAX_HIERARCHY_DEPTH):
+        found, level = {root}, [root]
+        while level:
             children = self.session.scalars(
                 select(AccountRow.id).where(AccountRow.parent_id.in_(level))
             ).all()
             level = [c for c in children if c not in found]
-            if not level:
-                break
-            found.extend(level)
-        return [account_id, *(a for a in found if a != account_id)]
+            found.update(level)
+        return [account_id, *sorted(found - {account_id})]
 
     def _persons(self, account_ids: list[int], own: int) -> list[_Person]:
-        rows = self.session.execute(
-            select(PersonRow, AccountRow.external_id)
+        """The persons of these accounts, only the columns the ranking reads."""
+        query = (
+            select(
+                PersonRow.id,
+                PersonRow.external_id,
+                PersonRow.first_name,
+                PersonRow.last_name,
+                PersonRow.email,
+                PersonRow.job_title,
+                PersonRow.department,
+                PersonRow.country,
+                PersonRow.account_id,
+                AccountRow.external_id,
+            )
             .join(AccountRow, AccountRow.id == PersonRow.account_id)
             .where(PersonRow.account_id.in_(account_ids))
             .order_by(PersonRow.external_id)
         )
         persons = []
-        for person, account_external_id in rows:
-            name = " ".join(p for p in (person.first_name, person.last_name) if p)
+        for (
+            pid,
+            external,
+            first,
+            last,
+            email,
+            title,
+            department,
+            country,
+            aid,
+            account,
+        ) in self.session.execute(query):
+            name = " ".join(p for p in (first, last) if p)
             facts = PersonFacts(
-                job_title=person.job_title,
-                department=person.department,
-                country=person.country,
-                email_domain=email_domain(person.email),
+                job_title=title,
+                department=department,
+                country=country,
+                email_domain=email_domain(email),
             )
             persons.append(
-                _Person(
-                    person.id,
-                    person.external_id,
-                    name or person.external_id,
-                    person.job_title,
-                    account_external_id,
-                    person.account_id == own,
-                    facts,
-                )
+                _Person(pid, external, name or external, title, account, aid == own, facts)
             )
         return persons
 
     def _recent_activity(self, person_ids: list[int], as_of: datetime | None) -> dict[int, int]:
+        """Activities in the engagement window (``ACTIVITY_DAYS`` up to ``as_of``)."""
         if not person_ids:
             return {}
-        since = (as_of or datetime.now(UTC)) - timedelta(days=ACTIVITY_DAYS)
+        until = as_of or datetime.now(UTC)
         rows = self.session.execute(
             select(ActivityRow.person_id, func.count())
-            .where(ActivityRow.person_id.in_(person_ids), ActivityRow.occurred_at >= since)
+            .where(
+                ActivityRow.person_id.in_(person_ids),
+                ActivityRow.occurred_at > until - timedelta(days=ACTIVITY_DAYS),
+                ActivityRow.occurred_at <= until,
+            )
             .group_by(ActivityRow.person_id)
         )
         return {person_id: int(count) for person_id, count in rows}
 
-    def _probabilities(self, persons: list[_Person]) -> dict[int, dict[str, float]]:
-        """person id -> role -> the role model's probability (empty without a model)."""
-        titled = [p for p in persons if p.job_title and p.job_title.strip()]
-        if self.role_model is None or not titled:
+    def _probabilities(self, persons: list[_Person]) -> dict[str, dict[str, float]]:
+        """Title key -> role -> the role model's probability, once per distinct title."""
+        titles = sorted({key for p in persons if (key := _title_key(p.job_title))})
+        if self.role_model is None or not titles:
             return {}
         target = self.role_model.targets_[0]
-        frame = self.role_model.predict_proba([p.job_title or "" for p in titled])[target]
-        columns = [str(c) for c in frame.columns]
-        return {
-            person.id: dict(zip(columns, (float(v) for v in row), strict=True))
-            for person, row in zip(titled, frame.to_numpy(), strict=True)
-        }
+        answers: dict[str, dict[str, float]] = {}
+        for start in range(0, len(titles), _PREDICT_BATCH):
+            chunk = titles[start : start + _PREDICT_BATCH]
+            frame = self.role_model.predict_proba(chunk)[target]
+            columns = [str(c) for c in frame.columns]
+            for title, row in zip(chunk, frame.to_numpy(), strict=True):
+                answers[title] = dict(zip(columns, (float(v) for v in row), strict=True))
+        return answers
 
     def _titles_to_acquire(self, role: str) -> list[str]:
         """Titles the role model learned ``role`` from (what to look for elsewhere)."""
@@ -321,8 +370,15 @@ class RecommendationService:
         labels = self.role_model.neighbour_labels_
         target = self.role_model.targets_[0]
         titles: list[Any] = labels.loc[labels[target] == role, "title"].tolist()
-        distinct = {str(t).casefold().strip(): str(t) for t in reversed(titles)}
-        return list(reversed(distinct.values()))[:TITLES_TO_ACQUIRE]
+        first_spelling: dict[str, str] = {}
+        for title in titles:
+            first_spelling.setdefault(str(title).strip().casefold(), str(title).strip())
+        return list(first_spelling.values())[:TITLES_TO_ACQUIRE]
+
+
+def _title_key(title: str | None) -> str:
+    """A title as the model cache keys it; "" for none."""
+    return (title or "").strip()
 
 
 def _candidate(

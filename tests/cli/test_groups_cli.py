@@ -194,3 +194,5 @@ def test_recommend_ranks_candidates_for_missing_roles(
     assert "P4" not in table.stdout  # in a division, left out without --hierarchy
     bad = _run(*args, "--role", "Astronaut")
     assert bad.exit_code == 2 and "Astronaut" in bad.output
+    unknown = _run("groups", "recommend", "NOPE", "--solution-interest", COMPANY_INTEREST)
+    assert unknown.exit_code == 2 and "NOPE" in unknown.output

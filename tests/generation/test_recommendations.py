@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from role_model_factory import COMPANY_INTEREST as INTEREST
 from role_model_factory import NOW, seed_company_crm, train_role_model
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
-from buying_groups.domain.errors import InvariantError, NotFoundError
+from buying_groups.domain.errors import ConflictError, InvariantError, NotFoundError
+from buying_groups.domain.groups import MemberSource
 from buying_groups.generation.membership import MembershipService
 from buying_groups.generation.recommendations import (
     HIERARCHY_FACTOR,
@@ -16,6 +19,7 @@ from buying_groups.generation.recommendations import (
 )
 from buying_groups.ml.title_classifier import TitleClassifier
 from buying_groups.storage.database import make_session_factory, unit_of_work
+from buying_groups.storage.tables import BuyingGroupRow
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +122,32 @@ def test_unknown_account_role_or_interest_are_clear_errors(crm: Engine) -> None:
         _recommend(crm, "HQ", role="Astronaut")
     with unit_of_work(make_session_factory(crm)) as session, pytest.raises(NotFoundError):
         RecommendationService(session).recommend("Nope", "HQ")
+
+
+def test_an_import_saying_not_a_member_keeps_the_person_out(crm: Engine) -> None:
+    with unit_of_work(make_session_factory(crm)) as session:
+        MembershipService(session).exclude(
+            "HQ", INTEREST, "P3", "Decision Maker", source=MemberSource.IMPORT
+        )
+    assert _by_role(_recommend(crm, "HQ"))["Decision Maker"] == ["P1"]
+
+
+def test_a_deleted_group_takes_nobody(crm: Engine) -> None:
+    with unit_of_work(make_session_factory(crm)) as session:
+        MembershipService(session).assign("HQ", INTEREST, "P1", "Decision Maker")
+    with crm.begin() as conn:
+        conn.execute(update(BuyingGroupRow).values(is_deleted=True))
+    with pytest.raises(ConflictError, match="deleted"):
+        _recommend(crm, "HQ")
+
+
+def test_role_names_ignore_case_and_activity_counts_only_up_to_as_of(crm: Engine) -> None:
+    (role,) = _recommend(crm, "HQ", role=" decision maker").roles
+    assert role.role == "Decision Maker"
+    with unit_of_work(make_session_factory(crm)) as session:
+        earlier = RecommendationService(session).recommend(
+            INTEREST, "HQ", role="Decision Maker", as_of=NOW - timedelta(days=3)
+        )
+    # Three days ago, the two recent activities had not happened yet (the third is too old
+    # then too: 37 days): no activity, so the id orders the tie.
+    assert [c.recent_activities for c in earlier.roles[0].candidates] == [0, 0]

@@ -7,8 +7,11 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 from role_model_factory import COMPANY_INTEREST, seed_company_crm, train_role_model
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
+from buying_groups.generation.membership import MembershipService
+from buying_groups.storage.database import make_session_factory, unit_of_work
+from buying_groups.storage.tables import BuyingGroupRow
 from serving.models import LoadedModel, ModelSet
 
 URL = f"/v1/buying-groups/{COMPANY_INTEREST}/HQ/recommendations"
@@ -49,3 +52,12 @@ def test_bad_input_is_a_clear_4xx(api: TestClient) -> None:
     assert api.get(URL.replace("/HQ/", "/NOPE/")).status_code == 404
     assert api.get(URL, params={"limit": 0}).status_code == 422
     assert api.get(URL, params={"limit": 51}).status_code == 422
+
+
+def test_a_deleted_group_is_409(api: TestClient, engine: Engine) -> None:
+    with unit_of_work(make_session_factory(engine)) as session:
+        MembershipService(session).assign("HQ", COMPANY_INTEREST, "P1", "Decision Maker")
+    with engine.begin() as conn:
+        conn.execute(update(BuyingGroupRow).values(is_deleted=True))
+    response = api.get(URL)
+    assert response.status_code == 409 and "deleted" in response.json()["detail"]
