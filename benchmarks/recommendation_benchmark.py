@@ -36,6 +36,7 @@ import pandas as pd
 from role_model_benchmark import (
     INTERESTS,
     interest_cards,
+    interest_ids,
     seeded_engine,
     simulate_confirmed,
     truth_table,
@@ -54,8 +55,6 @@ from buying_groups.storage.tables import (
     BuyingGroupRow,
     MemberRow,
     PersonRow,
-    RoleRow,
-    SolutionInterestRow,
 )
 from training.role_data import NO_ROLE, title_cards
 from training.role_pipeline import WeakEvaluationWarning, train_roles
@@ -68,12 +67,7 @@ SEED = 0
 def add_test_groups(engine: Engine, interest: str, members: pd.DataFrame) -> None:
     """Manual members (true roles) in groups of the test accounts, beside the training ones."""
     with engine.begin() as conn:
-        interest_id, template_id = conn.execute(
-            select(SolutionInterestRow.id, SolutionInterestRow.role_template_id).where(
-                SolutionInterestRow.name == interest
-            )
-        ).one()
-        role_ids = {name: pk for name, pk in conn.execute(select(RoleRow.name, RoleRow.id))}
+        interest_id, template_id, role_ids = interest_ids(conn, interest)
         accounts = sorted({int(a) for a in members["account_id"]})
         conn.execute(
             delete(BuyingGroupRow).where(

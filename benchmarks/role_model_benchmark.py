@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 
 from buying_groups.demo.crm import DEMO_REFERENCE_DATE
 from buying_groups.demo.seed import seed_demo
@@ -137,17 +137,23 @@ def truth_table(engine: Engine, matcher: RuleMatcher) -> pd.DataFrame:
     return frame
 
 
+def interest_ids(conn: Connection, interest: str) -> tuple[int, int, dict[str, int]]:
+    """The interest's id, its live template's id, and role name -> role id."""
+    interest_id, template_id = conn.execute(
+        select(SolutionInterestRow.id, SolutionInterestRow.role_template_id).where(
+            SolutionInterestRow.name == interest
+        )
+    ).one()
+    role_ids = {name: pk for name, pk in conn.execute(select(RoleRow.name, RoleRow.id))}
+    return interest_id, template_id, role_ids
+
+
 def simulate_confirmed(engine: Engine, interest: str, truth: pd.DataFrame, count: int) -> int:
     """Replace the interest's groups by manual members for ``count`` random persons."""
     rng = np.random.default_rng(0)
     chosen = truth.iloc[np.sort(rng.choice(len(truth), size=min(count, len(truth)), replace=False))]
     with engine.begin() as conn:
-        interest_id, template_id = conn.execute(
-            select(SolutionInterestRow.id, SolutionInterestRow.role_template_id).where(
-                SolutionInterestRow.name == interest
-            )
-        ).one()
-        role_ids = {name: pk for name, pk in conn.execute(select(RoleRow.name, RoleRow.id))}
+        interest_id, template_id, role_ids = interest_ids(conn, interest)
         conn.execute(
             delete(BuyingGroupRow).where(BuyingGroupRow.solution_interest_id == interest_id)
         )
