@@ -161,7 +161,7 @@ class MembershipService:
             raise InvariantError(
                 f"person {external_id!r} does not exist", field="person_external_id"
             )
-        if _root(self.session, person.account_id) != _root(self.session, account_id):
+        if company_root(self.session, person.account_id) != company_root(self.session, account_id):
             raise InvariantError(
                 f"person {external_id!r} works for another company", field="person_external_id"
             )
@@ -245,7 +245,7 @@ def _check_caller(source: MemberSource) -> None:
         raise InvariantError(f"source must be one of {allowed}", field="source")
 
 
-def _root(session: Session, account_id: int) -> int:
+def company_root(session: Session, account_id: int) -> int:
     """The top of an account's hierarchy (a person may join a group of their company)."""
     seen: set[int] = set()
     current: int | None = account_id

@@ -30,7 +30,9 @@ from buying_groups.domain.errors import ConflictError, InvariantError, NotFoundE
 from buying_groups.domain.groups import MemberSource
 from buying_groups.domain.role_templates import RoleCard
 from buying_groups.generation.matching import email_domain
+from buying_groups.generation.membership import company_root
 from buying_groups.ml.title_classifier import TitleClassifier
+from buying_groups.storage.audience_preview import descendants
 from buying_groups.storage.configuration_repository import ConfigurationRepository
 from buying_groups.storage.tables import (
     AccountRow,
@@ -271,22 +273,10 @@ class RecommendationService:
 
     def _company(self, account_id: int) -> list[int]:
         """The account first, then every other account of its company (the tree under its
-        root): whoever a group may take as a member (MembershipService allows the company)."""
-        root, seen = account_id, {account_id}
-        while True:
-            parent = self.session.scalar(select(AccountRow.parent_id).where(AccountRow.id == root))
-            if parent is None or parent in seen:  # imports refuse cycles; never loop on one
-                break
-            root = parent
-            seen.add(parent)
-        found, level = {root}, [root]
-        while level:
-            children = self.session.scalars(
-                select(AccountRow.id).where(AccountRow.parent_id.in_(level))
-            ).all()
-            level = [c for c in children if c not in found]
-            found.update(level)
-        return [account_id, *sorted(found - {account_id})]
+        root): whoever the group may take as a member, as MembershipService decides it."""
+        root = company_root(self.session, account_id)
+        company = {root, *descendants(self.session, {root: ""})}
+        return [account_id, *sorted(company - {account_id})]
 
     def _persons(self, account_ids: list[int], own: int) -> list[_Person]:
         """The persons of these accounts, only the columns the ranking reads."""

@@ -66,7 +66,7 @@ def select_audience(session: Session, audience: AccountAudience) -> dict[int, st
     assert audience.filter is not None  # the model guarantees it for filter audiences
     chosen = _matching(session, audience.filter)
     if audience.filter.include_children:
-        chosen |= _descendants(session, chosen)
+        chosen |= descendants(session, chosen)
     return chosen
 
 
@@ -142,7 +142,7 @@ def _numeric_bounds(account_filter: AccountFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _descendants(session: Session, roots: dict[int, str]) -> dict[int, str]:
+def descendants(session: Session, roots: dict[int, str]) -> dict[int, str]:
     """Every account below ``roots`` in the hierarchy (cycles are refused on import)."""
     found: dict[int, str] = {}
     frontier = list(roots)
