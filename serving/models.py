@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections import OrderedDict
-from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
 from buying_groups.ml.role_predictions import RuleRoles
 from buying_groups.ml.title_classifier import TitleClassifier
+from serving.caches import LruCache
 
 log = logging.getLogger(__name__)
 
@@ -46,33 +45,15 @@ class ModelSet:
         return {m.name: m.version for m in loaded}
 
 
-class PredictionCache:
-    """Recent answers per (models, interest, title): titles repeat heavily in CRMs.
+class PredictionCache(LruCache):
+    """Recent answers per (models, interest, template, title): titles repeat heavily in CRMs.
 
     Keys carry the model versions, so a reload never serves an old model's answer; live
     templates are frozen, so rule answers cannot go stale either.
     """
 
     def __init__(self, size: int = 50_000) -> None:
-        self.size = size
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> Any | None:
-        """The cached answer, marked as recently used."""
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def put(self, key: Hashable, value: Any) -> None:
-        """Remember an answer, dropping the least recently used beyond ``size``."""
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+        super().__init__(size)
 
 
 class ModelStore:

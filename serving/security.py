@@ -7,9 +7,7 @@ lookup a session and a query.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Annotated
 
@@ -21,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from buying_groups.domain.api_keys import Scope, grants, hash_api_key
 from buying_groups.storage.api_key_repository import ApiKeyRepository
+from serving.caches import LruCache
 from serving.problems import problem_response
 
 api_key_header = APIKeyHeader(
@@ -50,36 +49,24 @@ class ApiKeyCache:
         self, ttl: float, size: int = 10_000, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.ttl = ttl
-        self.size = size
         self.clock = clock
-        self._items: OrderedDict[str, tuple[float, frozenset[Scope]]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._entries = LruCache(size)  # digest -> (expires at, scopes)
 
     def get(self, digest: str) -> frozenset[Scope] | None:
         """The cached scopes, or None when absent or older than ``ttl``."""
-        with self._lock:
-            found = self._items.get(digest)
-            if found is None:
-                return None
-            if found[0] <= self.clock():
-                del self._items[digest]
-                return None
-            return found[1]
+        found: tuple[float, frozenset[Scope]] | None = self._entries.get(digest)
+        if found is None or found[0] <= self.clock():
+            return None
+        return found[1]
 
     def put(self, digest: str, scopes: frozenset[Scope]) -> None:
         """Remember a valid key's scopes for ``ttl`` seconds."""
-        if self.ttl <= 0:
-            return
-        with self._lock:
-            self._items[digest] = (self.clock() + self.ttl, scopes)
-            self._items.move_to_end(digest)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+        if self.ttl > 0:
+            self._entries.put(digest, (self.clock() + self.ttl, scopes))
 
     def clear(self) -> None:
-        """Forget every key (e.g. after revoking one in this process)."""
-        with self._lock:
-            self._items.clear()
+        """Forget every key."""
+        self._entries.clear()
 
 
 def _lookup(session_factory: sessionmaker[Session], plaintext: str) -> frozenset[Scope] | None:
