@@ -96,7 +96,7 @@ class ModelStore:
     def _champion(
         client: Any, name: str, previous: LoadedModel | None, loaded: ModelSet
     ) -> LoadedModel | None:
-        from buying_groups.ml.registry import champion_uri, champion_version
+        from buying_groups.ml.registry import champion_uri, champion_version, load_classifier
 
         version = champion_version(client, name)
         if version is None:
@@ -104,12 +104,9 @@ class ModelStore:
             return None
         if previous is not None and previous.version == str(version.version):
             return previous
-        import mlflow
-
         uri = champion_uri(name)
         # By version, not alias: the alias may have moved since it was read.
-        model = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}").unwrap_python_model()
-        classifier = getattr(model, "classifier", None)
+        classifier = load_classifier(name, version.version)
         if not isinstance(classifier, TitleClassifier):
             loaded.errors.append(f"{name}: not a title classifier")
             return None

@@ -23,6 +23,7 @@ __all__ = [
     "configure_mlflow",
     "ensure_experiment",
     "load_champion",
+    "load_classifier",
     "role_model_name",
     "set_champion",
 ]
@@ -95,6 +96,12 @@ def load_champion(tracking_uri: str, name: str) -> tuple[Any, str] | None:
     if version is None:
         return None
     # By version, not alias: the alias may move between the two calls.
-    model = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}").unwrap_python_model()
-    classifier = getattr(model, "classifier", None)
+    classifier = load_classifier(name, version.version)
     return None if classifier is None else (classifier, str(version.version))
+
+
+def load_classifier(name: str, version: str | int) -> Any | None:
+    """The ``classifier`` that version ``version`` of registered model ``name`` wraps (None
+    when it wraps none), from the registry MLflow is configured with."""
+    model = mlflow.pyfunc.load_model(f"models:/{name}/{version}").unwrap_python_model()
+    return getattr(model, "classifier", None)
