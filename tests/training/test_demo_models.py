@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import Store
 from sqlalchemy import Engine
 
 from buying_groups.demo.seed import DEMO_GENERATIONS, seed_demo
@@ -17,16 +16,16 @@ from training.demo_models import ensure_demo_role_models, is_demo_crm
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    """A store of this test's own: the demo's model names are fixed."""
-    return Store(f"sqlite:///{tmp_path / 'mlflow.db'}", str(tmp_path / "artifacts"))
+def store(tmp_path: Path) -> tuple[str, str]:
+    """Tracking URI and artifact root of this test's own: the demo's model names are fixed."""
+    return f"sqlite:///{tmp_path / 'mlflow.db'}", str(tmp_path / "artifacts")
 
 
-def test_demo_interests_get_role_models_and_reviews_once(engine: Engine, store: Store) -> None:
+def test_demo_interests_get_role_models_and_reviews_once(
+    engine: Engine, store: tuple[str, str]
+) -> None:
     seed_demo(engine, "small", generate=True)
-    reports = ensure_demo_role_models(
-        engine, store.tracking_uri, store.artifact_root, progress=False
-    )
+    reports = ensure_demo_role_models(engine, *store, progress=False)
     assert [r.solution_interest for r in reports] == [i for i, _ in DEMO_GENERATIONS]
     assert [r.model_uri for r in reports] == [
         "models:/role-secure-edge/1",
@@ -36,11 +35,11 @@ def test_demo_interests_get_role_models_and_reviews_once(engine: Engine, store: 
         page = ReviewService(session).list(ReviewFilter(), limit=1)
     assert page.total == sum(r.reviews_created for r in reports) > 0
     # A second start finds the champions and does nothing.
-    again = ensure_demo_role_models(engine, store.tracking_uri, store.artifact_root)
+    again = ensure_demo_role_models(engine, *store)
     assert again == []
 
 
-def test_a_real_crm_is_left_alone(engine: Engine, store: Store) -> None:
+def test_a_real_crm_is_left_alone(engine: Engine, store: tuple[str, str]) -> None:
     import_accounts(engine, pd.DataFrame([{"external_id": "A1", "name": "Real Ltd"}]))
     assert not is_demo_crm(engine)
-    assert ensure_demo_role_models(engine, store.tracking_uri, store.artifact_root) == []
+    assert ensure_demo_role_models(engine, *store) == []
