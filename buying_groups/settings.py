@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: Repository root when running from a checkout; state lives under ``var/`` there.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -39,8 +40,21 @@ class Settings(BaseSettings):
     model_poll_seconds: float = 60.0
     webhooks_enabled: bool = True
     webhook_poll_seconds: float = 2.0
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated host names or IPs that webhooks may reach although they "
+        "are not public addresses (local development, tests): 'localhost,127.0.0.1'.",
+    )
     max_page_size: int = 500
     max_request_bytes: int = 50 * 1024 * 1024
+
+    @field_validator("webhook_allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        """Read the environment's comma-separated list."""
+        if isinstance(value, str):
+            return [host.strip() for host in value.split(",") if host.strip()]
+        return value
 
 
 @lru_cache(maxsize=1)
