@@ -6,7 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from buying_groups.domain.conditions import CompiledCondition, PersonFacts, compile_condition
+from buying_groups.domain.conditions import (
+    CompiledCondition,
+    PersonFacts,
+    compile_condition,
+    uses_patterns,
+)
 from buying_groups.domain.role_templates import RoleCard
 from buying_groups.ml.title_classifier import TitleClassifier
 
@@ -52,6 +57,10 @@ class RuleRoles:
             for position, c in enumerate(cards)
             if c.conditions is not None
         ]
+        #: Whether a card runs a user regex: callers keep such matching off an event loop.
+        self.uses_patterns = any(
+            uses_patterns(c.conditions) for c in cards if c.conditions is not None
+        )
 
     def role(self, facts: PersonFacts) -> RolePrediction:
         """The first matching card's role, or no role."""

@@ -142,7 +142,9 @@ async def create_role_predictions(body: RolePredictionCreate, request: Request) 
             role_model=role_model.classifier if role_model else None,
             rules=rules,
         )
-        computed = compute() if len(missing) <= INLINE_TITLES else await run_in_threadpool(compute)
+        # User regexes run in the pool too: RE2 bounds them, but they are not ours to trust.
+        inline = len(missing) <= INLINE_TITLES and not (rules is not None and rules.uses_patterns)
+        computed = compute() if inline else await run_in_threadpool(compute)
         for prediction in computed:
             answer = TitlePredictionPublic.of(prediction).model_dump(mode="json")
             answers[prediction.title] = answer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
@@ -510,3 +511,17 @@ def test_compiled_leaf_is_fast_on_repeated_titles() -> None:
     assert all(condition.matches(p) for p in persons)
     # Generous bound (>= 100k leaf evaluations/s) so slow CI machines do not flake.
     assert time.perf_counter() - started < 0.5
+
+
+def test_bounded_quantifier_blowup_matches_in_linear_time() -> None:
+    pattern = "[a-z]{0,50}" * 4 + "!"
+    condition = compile_condition(parse_condition(leaf("job_title", "matches", pattern)))
+    outcome: list[bool] = []
+    worker = threading.Thread(
+        target=lambda: outcome.append(condition.matches(PersonFacts(job_title="a" * 300))),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout=5)  # Python's backtracking engine needed about 43 s
+    assert outcome == [False]
+    assert condition.matches(PersonFacts(job_title="abc!"))
