@@ -9,11 +9,13 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import AnyHttpUrl, BaseModel, Field
 
 from buying_groups.domain.events import SIGNATURE_HEADER, EventType
+from buying_groups.domain.webhook_targets import WebhookTargetPolicy
 from buying_groups.storage.event_repository import EventRepository
 from buying_groups.storage.tables import WebhookRow
-from serving.dependencies import SessionDep
+from serving.dependencies import SessionDep, SettingsDep
 from serving.problems import PROBLEM_RESPONSES
 from serving.security import authorize_admin
+from serving.webhook_transport import system_resolver
 
 router = APIRouter(prefix="/v1", tags=["events"], responses=PROBLEM_RESPONSES)
 
@@ -85,6 +87,14 @@ class WebhookCreated(WebhookPublic):
 admin = [Depends(authorize_admin)]
 
 
+def get_webhook_target_policy(settings: SettingsDep) -> WebhookTargetPolicy:
+    """Which hosts may receive webhooks, resolved by the system resolver."""
+    return WebhookTargetPolicy(settings.webhook_allowed_hosts, system_resolver)
+
+
+WebhookTargetPolicyDep = Annotated[WebhookTargetPolicy, Depends(get_webhook_target_policy)]
+
+
 @router.post(
     "/webhooks",
     response_model=WebhookCreated,
@@ -92,8 +102,15 @@ admin = [Depends(authorize_admin)]
     dependencies=admin,
     summary="Subscribe a webhook",
 )
-def create_webhook(body: WebhookCreate, session: SessionDep) -> WebhookCreated:
-    """Deliver future events to `url` in order, signed, retried with exponential backoff."""
+def create_webhook(
+    body: WebhookCreate, session: SessionDep, targets: WebhookTargetPolicyDep
+) -> WebhookCreated:
+    """Deliver future events to `url` in order, signed, retried with exponential backoff.
+
+    The URL's host must be or resolve to public addresses only (unless the server's
+    `BG_WEBHOOK_ALLOWED_HOSTS` lists it); each delivery checks again.
+    """
+    targets.check_url(str(body.url))
     types = [t.value for t in body.event_types]
     row, secret = EventRepository(session).create_webhook(str(body.url), types)
     return WebhookCreated(**WebhookPublic.of(row).model_dump(), secret=secret)
