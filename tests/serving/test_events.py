@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import time
@@ -24,7 +25,7 @@ from buying_groups.storage.tables import WebhookRow
 from serving.app import create_app
 from serving.routers.events import get_webhook_target_policy
 from serving.webhook_transport import webhook_client
-from serving.webhooks import dispatch_once
+from serving.webhooks import dispatch_once, run_dispatcher
 
 ClientFactory = Callable[..., TestClient]
 
@@ -251,3 +252,26 @@ def test_last_error_tells_a_silent_port_only_that_it_timed_out(engine: Engine) -
         with webhook_client(policy, timeout=0.3) as http:
             assert dispatch_once(make_session_factory(engine), http) == 0
     assert _last_error(engine, hook) == "timed out"
+
+
+async def _dispatch_for_a_moment(engine: Engine, allowed_hosts: list[str]) -> None:
+    """Run the server's dispatcher until it has made one attempt."""
+    factory = make_session_factory(engine)
+    task = asyncio.create_task(run_dispatcher(factory, 0.05, allowed_hosts))
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        with factory() as session:
+            if any(w.cursor_event_id or w.attempts for w in EventRepository(session).webhooks()):
+                break
+    task.cancel()
+
+
+@pytest.mark.parametrize(("allowed", "delivered"), [([], False), (["127.0.0.1"], True)])
+def test_the_servers_dispatcher_delivers_only_to_allowed_local_hosts(
+    engine: Engine, allowed: list[str], delivered: bool
+) -> None:
+    with local_receiver() as receiver:
+        hook = _hook(engine, f"http://127.0.0.1:{receiver.port}/in")
+        asyncio.run(_dispatch_for_a_moment(engine, allowed))
+    assert len(receiver.requests) == int(delivered)
+    assert _last_error(engine, hook) == (None if delivered else "target refused by policy")
