@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         _attach_database(app, engine)
     install_problem_handlers(app)
     install_security_handlers(app)
-    app.add_middleware(RateLimit, limit=settings.rate_limit)
+    app.add_middleware(RateLimit, limit=settings.rate_limit, keys=app.state.api_keys)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)
     app.include_router(pages.router)

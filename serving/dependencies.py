@@ -25,13 +25,18 @@ def get_engine(request: Request) -> Engine:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed on success, rolled back on any error."""
+    """One transaction per request: committed on success, rolled back on any error.
+
+    Used with ``scope="function"``: the commit runs when the route returns, before the
+    answer is sent, so a 201 is only ever sent for a change that is stored, and a commit
+    that fails becomes an error answer instead of a success reported too early.
+    """
     with request.app.state.session_factory() as session, session.begin():
         yield session
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 LimitDep = Annotated[int, Query(ge=1, le=500, description="Page size (at most 500).")]
 OffsetDep = Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip.")]

@@ -11,7 +11,8 @@ import httpx
 import pytest
 from api_key_factory import make_key
 from fastapi import FastAPI
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
+from sqlalchemy.exc import OperationalError
 
 from buying_groups.settings import Settings
 from serving.app import create_app
@@ -80,3 +81,162 @@ def test_bounded_quantifier_blowup_answers_at_once_while_others_are_served(
     # Generous bounds: the backtracking engine needed about 43 s for this request.
     assert took < 5
     assert other_took < 5
+
+
+# ------------------------------------------------------------------ body size (chunked)
+
+
+def test_chunked_body_over_the_limit_is_refused_as_it_streams(app: FastAPI, engine: Engine) -> None:
+    chunk, sent = b"x" * 65_536, []
+
+    async def body() -> Any:
+        for _ in range(64):  # 4 MiB against a 200 kB limit
+            sent.append(len(chunk))
+            yield chunk
+
+    async def scenario() -> httpx.Response:
+        async with _client(app, make_key(engine, ["write"])) as client:
+            # A generator body goes out chunked: no Content-Length to refuse it by.
+            return await client.post(
+                "/v1/roles", content=body(), headers={"Content-Type": "application/json"}
+            )
+
+    answer = asyncio.run(scenario())
+    assert answer.status_code == 413
+    assert answer.json()["type"] == "urn:buying-groups:problem:too-large"
+    assert sum(sent) < 1_000_000  # reading stopped near the limit, not at the end
+
+
+def test_chunked_body_under_the_limit_is_read(app: FastAPI, engine: Engine) -> None:
+    async def body() -> Any:
+        yield b'{"name": "Procurement",'
+        yield b' "description": "Buys."}'
+
+    async def scenario() -> httpx.Response:
+        async with _client(app, make_key(engine, ["write"])) as client:
+            return await client.post(
+                "/v1/roles", content=body(), headers={"Content-Type": "application/json"}
+            )
+
+    assert asyncio.run(scenario()).status_code == 201
+
+
+# ------------------------------------------------------------------ rate limits by identity
+
+
+def _limited_app(engine: Engine, limit: str) -> FastAPI:
+    settings = Settings(rate_limit=limit, models_enabled=False, webhooks_enabled=False)
+    return create_app(settings, engine=engine)
+
+
+def test_invented_keys_share_their_address_bucket(engine: Engine) -> None:
+    app = _limited_app(engine, "5/minute")
+
+    async def scenario() -> list[int]:
+        async with _client(app, None) as client:
+            return [
+                (await client.get("/v1/roles", headers={"X-API-Key": f"bogus-{i}"})).status_code
+                for i in range(12)
+            ]
+
+    codes = asyncio.run(scenario())
+    assert codes[:5] == [401] * 5
+    assert codes[5:] == [429] * 7  # no database lookup once the address is over its limit
+
+
+def test_one_bucket_per_key_whichever_header_carries_it(engine: Engine) -> None:
+    app = _limited_app(engine, "4/minute")
+    key = make_key(engine, ["read"])
+
+    async def scenario() -> list[int]:
+        async with _client(app, None) as client:
+            codes = []
+            for header in ("x-api-key", "x-api-key", "bearer", "bearer", "x-api-key"):
+                sent = {"X-API-Key": key} if header == "x-api-key" else {}
+                if header == "bearer":
+                    sent = {"Authorization": f"Bearer {key}"}
+                codes.append((await client.get("/v1/roles", headers=sent)).status_code)
+            return codes
+
+    assert asyncio.run(scenario()) == [200, 200, 200, 200, 429]
+
+
+def test_a_valid_key_is_not_limited_by_failures_from_its_address(engine: Engine) -> None:
+    app = _limited_app(engine, "3/minute")
+    key = make_key(engine, ["read"])
+
+    async def scenario() -> tuple[int, list[int]]:
+        async with _client(app, None) as client:
+            first = (await client.get("/v1/roles", headers={"X-API-Key": key})).status_code
+            for i in range(5):
+                await client.get("/v1/roles", headers={"X-API-Key": f"bogus-{i}"})
+            later = [
+                (await client.get("/v1/roles", headers={"X-API-Key": key})).status_code
+                for _ in range(2)
+            ]
+            return first, later
+
+    first, later = asyncio.run(scenario())
+    assert first == 200
+    assert later == [200, 200]
+
+
+# ------------------------------------------------------------------ commit before the answer
+
+
+def test_the_change_is_committed_before_the_answer_starts(app: FastAPI, engine: Engine) -> None:
+    events: list[str] = []
+
+    def recording(inner: Any) -> Any:
+        async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+            async def watch(message: Any) -> None:
+                if message["type"] == "http.response.start":
+                    events.append("answer")
+                await send(message)
+
+            await inner(scope, receive, watch)
+
+        return wrapped
+
+    def committed(_conn: Any) -> None:
+        events.append("commit")
+
+    key = make_key(engine, ["write"])
+    event.listen(engine, "commit", committed)
+    try:
+        transport = httpx.ASGITransport(app=recording(app))
+
+        async def scenario() -> httpx.Response:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://test", headers={"X-API-Key": key}
+            ) as client:
+                return await client.post("/v1/roles", json={"name": "Procurement"})
+
+        assert asyncio.run(scenario()).status_code == 201
+    finally:
+        event.remove(engine, "commit", committed)
+    assert events.index("commit") < events.index("answer")
+
+
+def test_a_failing_commit_is_a_clear_5xx_and_nothing_is_stored(
+    app: FastAPI, engine: Engine
+) -> None:
+    key = make_key(engine, ["write"])
+
+    def fail(_conn: Any) -> None:
+        raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+    async def scenario() -> tuple[httpx.Response, httpx.Response]:
+        async with _client(app, key) as client:
+            event.listen(engine, "commit", fail)
+            try:
+                created = await client.post("/v1/roles", json={"name": "Procurement"})
+            finally:
+                event.remove(engine, "commit", fail)
+            return created, await client.get("/v1/roles")
+
+    created, roles = asyncio.run(scenario())
+    assert created.status_code == 503
+    assert created.json()["type"] == "urn:buying-groups:problem:storage-unavailable"
+    assert "COMMIT" not in created.text and "disk" not in created.text
+    assert "Procurement" not in [r["name"] for r in roles.json()]
