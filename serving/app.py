@@ -75,7 +75,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         dispatcher = None
         if settings.webhooks_enabled:
             dispatcher = asyncio.create_task(
-                run_dispatcher(app.state.session_factory, settings.webhook_poll_seconds)
+                run_dispatcher(
+                    app.state.session_factory,
+                    settings.webhook_poll_seconds,
+                    settings.webhook_allowed_hosts,
+                )
             )
         yield
         app.state.job_runner.shutdown()
