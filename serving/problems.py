@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,10 +11,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from buying_groups.domain.errors import ConflictError, DomainError, InvariantError, NotFoundError
+from buying_groups.storage.group_locks import is_write_race
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -53,6 +55,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         (413, "Request too large"),
         (422, "Invalid input; `errors` names each field"),
         (429, "Too many requests"),
+        (503, "The database could not complete the request; nothing was saved"),
     )
 }
 
@@ -129,6 +132,15 @@ async def _integrity_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response(409, "conflict", "Conflict", detail)
 
 
+async def _operational_error(request: Request, exc: Exception) -> JSONResponse:
+    """A lost race (deadlock, lock timeout, busy database) is a 409 to retry; else a 503."""
+    if not is_write_race(exc):
+        return await _storage_unavailable(request, exc)
+    log.warning("write race: %s", exc)
+    detail = "a concurrent change to the same data got in the way; retry the request"
+    return problem_response(409, "conflict", "Conflict", detail)
+
+
 async def _unstorable_value(_request: Request, exc: Exception) -> JSONResponse:
     """The database cannot hold a value: a NUL character in text, a number out of range."""
     log.info("unstorable value: %s", exc)
@@ -136,9 +148,24 @@ async def _unstorable_value(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response(422, "invalid", "Invalid value", detail)
 
 
+async def _storage_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    """The database failed (unreachable, locked, out of space, a failed commit): nothing of
+    this request was stored. The details, SQL included, stay in the log."""
+    reference = uuid.uuid4().hex[:12]
+    log.error("storage failed (reference %s)", reference, exc_info=exc)
+    detail = (
+        f"the database could not complete the request; nothing was saved (reference {reference})"
+    )
+    response = problem_response(503, "storage-unavailable", "Storage unavailable", detail)
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unexpected error", exc_info=exc)
-    return problem_response(500, "internal", "Internal error", "an unexpected error occurred")
+    reference = uuid.uuid4().hex[:12]
+    log.error("unexpected error (reference %s)", reference, exc_info=exc)
+    detail = f"an unexpected error occurred (reference {reference}; see the server log)"
+    return problem_response(500, "internal", "Internal error", detail)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -149,5 +176,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(DataError, _unstorable_value)
+    app.add_exception_handler(OperationalError, _operational_error)
     app.add_exception_handler(OverflowError, _unstorable_value)
     app.add_exception_handler(Exception, _unexpected_error)

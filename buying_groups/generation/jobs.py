@@ -6,6 +6,16 @@ continues after the last finished account, without duplicates. After the account
 group engagement of all the interest's groups is recomputed in one pass (its scale depends
 on the best group of the interest).
 
+Jobs may run at the same time, in several processes: each batch transaction first takes
+the interest's group lock (``storage.group_locks``), so batches of jobs on one interest, and
+people's member changes, take turns; a batch that still loses a race (a deadlock, a
+duplicate) is rolled back and run again on what is committed then. A batch a second runner
+of the same job already wrote (the cursor is past it) is skipped.
+
+A failed job's ``error`` says what failed in plain words; the details (the exception, SQL
+included) go to the log under the reference the error names. Domain errors, which are
+written for the caller, keep their own message.
+
 Modes: "rules" assigns by the live template's cards; "model" by the interest's role model
 (a TitleClassifier whose target is the role, with a "No role" class); "hybrid" by both, the
 rule winning and the model filling the rest, with review items where they disagree or the
@@ -15,6 +25,8 @@ loaded champions, the CLI from the registry.
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -27,7 +39,7 @@ from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from buying_groups.domain.errors import ConflictError, InvariantError, NotFoundError
+from buying_groups.domain.errors import ConflictError, DomainError, InvariantError, NotFoundError
 from buying_groups.domain.groups import MemberSource
 from buying_groups.generation import store
 from buying_groups.generation.context import JobContext, load_context, resolve_names
@@ -51,6 +63,7 @@ from buying_groups.ml.role_predictions import NO_ROLE
 from buying_groups.ml.title_classifier import TitleClassifier
 from buying_groups.scores.engagement import FloatArray
 from buying_groups.storage.database import make_session_factory, unit_of_work
+from buying_groups.storage.group_locks import lock_interest_groups, retry_write_races
 from buying_groups.storage.tables import (
     AccountAudienceRow,
     GenerationJobRow,
@@ -58,6 +71,7 @@ from buying_groups.storage.tables import (
     table_of,
 )
 
+log = logging.getLogger(__name__)
 Progress = Callable[[int], None]
 # 2,000 accounts (about 40k persons) per transaction: per-batch statement compilation and
 # round trips cost about 2 s of a 50k-account job at 500; memory stays small either way.
@@ -133,6 +147,13 @@ class _Counts:
     members_removed: int = 0
     members_changed: int = 0
     reviews_created: int = 0
+
+
+@dataclass
+class _Step:
+    """What a running job is doing, for its error message if it fails."""
+
+    doing: str = "starting"
 
 
 @dataclass(frozen=True)
@@ -268,7 +289,8 @@ def run_job(
     """Run a queued job, or resume a failed or interrupted one after its cursor.
 
     A job that already succeeded is returned as it is. Errors mark the job failed (with
-    the error text) and are raised again. Model and hybrid jobs need ``role_model``.
+    a plain description and a log reference, or a domain error's message) and are raised
+    again. Model and hybrid jobs need ``role_model``.
     """
     report = get_job(engine, job_id)
     if report.state == JobState.SUCCEEDED:
@@ -276,10 +298,13 @@ def run_job(
     mode = check_mode(report.mode, role_model, report.solution_interest)
     model = ModelRoles(role_model, model_version) if role_model is not None else None
     started = _mark_running(engine, job_id)
+    step = _Step()
     try:
-        changed = _process(engine, report, (mode, model), as_of or started, progress, batch_size)
+        changed = _process(
+            engine, report, (mode, model), as_of or started, (progress, step), batch_size
+        )
     except BaseException as exc:
-        _mark_failed(engine, job_id, exc)
+        _mark_failed(engine, job_id, _failure(job_id, exc, step.doing))
         raise
     return get_job(engine, job_id, engagement_updated=changed)
 
@@ -385,13 +410,31 @@ def _mark_running(engine: Engine, job_id: int) -> datetime:
     return started
 
 
-def _mark_failed(engine: Engine, job_id: int, exc: BaseException) -> None:
+def _mark_failed(engine: Engine, job_id: int, error: str) -> None:
     with engine.begin() as conn:
         conn.execute(
             update(JOBS)
             .where(JOBS.c.id == job_id)
-            .values(state=JobState.FAILED.value, error=f"{type(exc).__name__}: {exc}"[:2000])
+            .values(state=JobState.FAILED.value, error=error[:2000])
         )
+
+
+def _failure(job_id: int, exc: BaseException, doing: str) -> str:
+    """The error a failed job shows: no SQL or internals, which go to the log instead.
+
+    A domain error is written for the caller and shown as it is; anything else is logged
+    with its traceback under a short reference that the shown text names.
+    """
+    if isinstance(exc, DomainError):
+        log.warning("generation job %s failed while %s: %s", job_id, doing, exc)
+        return str(exc)
+    reference = uuid.uuid4().hex[:8]
+    log.error(
+        "generation job %s failed while %s (reference %s)", job_id, doing, reference, exc_info=exc
+    )
+    if not isinstance(exc, Exception):
+        return f"the job was interrupted while {doing} (reference {reference}); resume it"
+    return f"the job failed while {doing} (reference {reference}); see the server log"
 
 
 def _advance(conn: Connection, job_id: int, cursor: int, accounts: int, counts: _Counts) -> None:
@@ -428,14 +471,17 @@ def _process(
     report: GenerationReport,
     how: tuple[GenerationMode, ModelRoles | None],
     as_of: datetime,
-    progress: Progress | None,
+    tracking: tuple[Progress | None, _Step],
     batch_size: int,
 ) -> int:
     """Process the accounts after the cursor, then refresh engagement and finish the job."""
+    progress, step = tracking
+    step.doing = "reading the solution interest, its template and the audience"
     with unit_of_work(make_session_factory(engine)) as session:
         interest_id, audience_id = resolve_names(session, report.solution_interest, report.audience)
     context = load_context(engine, interest_id, audience_id)
     pending = [a for a in context.account_ids if a > report.cursor_account_id]
+    step.doing = "computing the engagement of persons"
     with engine.begin() as conn:
         conn.execute(
             update(JOBS)
@@ -446,17 +492,46 @@ def _process(
     thresholds = Thresholds(context.model_accept_threshold, context.model_review_threshold)
     assigner = _Assigner(how[0], RuleMatcher(context.cards), how[1], thresholds)
     scorer = GroupScorer(context.card_scores)
+    step.doing = "writing groups"
     for batch in _batches(pending, batch_size):
-        with engine.begin() as conn:
-            counts = _process_batch(conn, context, (assigner, scorer), engagement, batch)
-            _advance(conn, report.job_id, batch[-1], len(batch), counts)
+        _write_batch(engine, report.job_id, context, (assigner, scorer), engagement, batch)
         if progress:
             progress(len(batch))
+    step.doing = "refreshing the engagement of groups"
+    return _finish(engine, report.job_id, context.interest_id, engagement)
+
+
+@retry_write_races
+def _write_batch(
+    engine: Engine,
+    job_id: int,
+    context: JobContext,
+    caches: tuple[_Assigner, GroupScorer],
+    engagement: FloatArray,
+    batch: Sequence[int],
+) -> None:
+    """Write one batch and move the cursor in one transaction, under the interest's lock."""
     with engine.begin() as conn:
-        changed = store.refresh_group_engagement(conn, context.interest_id, engagement)
+        lock_interest_groups(conn, context.interest_id)
+        cursor = conn.execute(
+            select(JOBS.c.cursor_account_id).where(JOBS.c.id == job_id)
+        ).scalar_one()
+        # Another runner of this job (a second process resuming it) may have written these.
+        todo = [a for a in batch if a > cursor]
+        if todo:
+            counts = _process_batch(conn, context, caches, engagement, todo)
+            _advance(conn, job_id, todo[-1], len(todo), counts)
+
+
+@retry_write_races
+def _finish(engine: Engine, job_id: int, interest_id: int, engagement: FloatArray) -> int:
+    """Refresh the engagement of the interest's groups and mark the job succeeded."""
+    with engine.begin() as conn:
+        lock_interest_groups(conn, interest_id)
+        changed = store.refresh_group_engagement(conn, interest_id, engagement)
         conn.execute(
             update(JOBS)
-            .where(JOBS.c.id == report.job_id)
+            .where(JOBS.c.id == job_id)
             .values(state=JobState.SUCCEEDED.value, finished_at=datetime.now(UTC))
         )
     return changed

@@ -1,4 +1,9 @@
-"""Member changes from people and journeys (manual, journey, import), under precedence."""
+"""Member changes from people and journeys (manual, journey, import), under precedence.
+
+Each change first takes its solution interest's group lock (``storage.group_locks``), so it
+waits for a generation job's batch on the same interest instead of racing it, and reads
+the group as the job left it.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from buying_groups.generation.reconcile import CardScore, score_group
 from buying_groups.storage.configuration_repository import ConfigurationRepository
 from buying_groups.storage.crm_repository import CrmRepository
 from buying_groups.storage.event_repository import event_row, record_events
+from buying_groups.storage.group_locks import lock_interest_groups
 from buying_groups.storage.tables import (
     AccountRow,
     BuyingGroupRow,
@@ -132,6 +138,7 @@ class MembershipService:
             select(SolutionInterestRow).where(SolutionInterestRow.name == interest.name)
         )
         assert interest_row is not None
+        lock_interest_groups(self.session.connection(), interest_row.id)
         group = self.session.scalar(
             select(BuyingGroupRow).where(
                 BuyingGroupRow.account_id == account.id,

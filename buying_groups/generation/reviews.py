@@ -20,6 +20,7 @@ from buying_groups.domain.groups import MemberSource
 from buying_groups.domain.reviews import Review, ReviewDecision, ReviewReason
 from buying_groups.generation.membership import MembershipService
 from buying_groups.ml.role_predictions import NO_ROLE
+from buying_groups.storage.group_locks import lock_interest_groups
 from buying_groups.storage.tables import (
     AccountRow,
     PersonRow,
@@ -120,6 +121,8 @@ class ReviewService:
             raise ConflictError(f"review {review_id} was already decided ({item.decision.value})")
         decided = _as_domain(item).decide(decision, reviewer, role)
         role_row = self._role(decided.decided_role)
+        # Before the review row: a job batch holding the lock may withdraw open reviews.
+        self._lock_groups(review_id)
         self._claim(review_id, decided, role_row)
         self._apply(item, decided, role_row, review_id)
         return self.get(review_id)
@@ -132,6 +135,14 @@ class ReviewService:
         if row is None:
             raise InvariantError(f"role {name!r} does not exist", field="role")
         return row
+
+    def _lock_groups(self, review_id: int) -> None:
+        """Take the group lock of the review's interest, as the membership change will."""
+        interest_id = self.session.scalar(
+            select(ReviewRow.solution_interest_id).where(ReviewRow.id == review_id)
+        )
+        assert interest_id is not None  # self.get found the review
+        lock_interest_groups(self.session.connection(), interest_id)
 
     def _claim(self, review_id: int, decided: Review, role: RoleRow | None) -> None:
         """Store the decision only if nobody decided in between (two reviewers, one wins)."""
