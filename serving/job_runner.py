@@ -30,14 +30,20 @@ class JobRunner:
     def _run(self, job_id: int) -> None:
         try:
             loaded = self._role_model(job_id)
+        except Exception:  # the worker must live on
+            log.exception("generation job %s could not start", job_id)
+            return
+        try:
             run_job(
                 self.engine,
                 job_id,
                 role_model=loaded.classifier if loaded else None,
                 model_version=loaded.version if loaded else None,
             )
-        except Exception:  # the failure is recorded on the job; the worker must live on
-            log.exception("generation job %s failed", job_id)
+        except Exception as exc:
+            # A failure once running is logged by run_job with its traceback, under the
+            # reference the job's stored error names; one line here is enough.
+            log.warning("generation job %s stopped: %s: %s", job_id, type(exc).__name__, exc)
 
     def _role_model(self, job_id: int) -> LoadedModel | None:
         """The role model a model or hybrid job needs, as loaded when the job starts.

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from buying_groups.demo.seed import seed_demo
+from buying_groups.generation import store as store_module
 from buying_groups.generation.jobs import create_job
 
 BODY = {"solution_interest": "Secure Edge", "audience": "DACH enterprise", "mode": "rules"}
@@ -50,3 +53,22 @@ def test_queued_job_is_resumed_when_the_service_starts(client_factory: Any, engi
     job_id = create_job(engine, solution_interest="Secure Edge", audience="DACH enterprise")
     client = client_factory(["read"])  # entering the client runs the lifespan
     assert _wait(client, job_id)["state"] == "succeeded"
+
+
+def test_failed_job_answers_plain_words_and_a_reference_not_sql(
+    client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed_demo(engine, "small", generate=False)
+
+    def broken_insert(conn: Any, rows: Any) -> None:
+        conn.execute(text("SELECT no_such_column FROM members"))
+
+    monkeypatch.setattr(store_module, "insert_members", broken_insert)
+    created = client.post("/v1/generation-jobs", json=BODY)
+    job = _wait(client, created.json()["job_id"])
+
+    assert job["state"] == "failed"
+    assert re.fullmatch(
+        r"the job failed while writing groups \(reference [0-9a-f]{8}\); see the server log",
+        job["error"],
+    ), job["error"]
