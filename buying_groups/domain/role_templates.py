@@ -30,7 +30,7 @@ class TemplateStatus(StrEnum):
 class RoleCard(BaseModel):
     """One role in a template, with the conditions that assign people to it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     role: str = Field(min_length=1, max_length=80)
     weighting: Weighting = Weighting.NORMAL

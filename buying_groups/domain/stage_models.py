@@ -21,7 +21,7 @@ class StageKind(StrEnum):
 class Stage(BaseModel):
     """One stage and the stages it may move to."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, max_length=80)
     description: str = Field(default="", max_length=500)

@@ -19,6 +19,7 @@ class AccountAudienceCreate(AccountAudience):
     """An audience: `kind` static with `account_external_ids`, or filter with `filter`."""
 
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -29,7 +30,7 @@ class AccountAudienceCreate(AccountAudience):
                     "filter": {"employees_gte": 1000, "products_owned_none": ["Secure Edge"]},
                 }
             ]
-        }
+        },
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -31,25 +32,41 @@ class BuyingGroupsPublic(BaseModel):
     offset: int = Field(examples=[0])
 
 
+class CallerSource(StrEnum):
+    """The sources a caller may claim: `manual` for people, `journey` for journey steps.
+
+    Rules, models and imports are the service's own sources; a caller claiming `import`
+    would outrank every job and could not be told apart from a real import.
+    """
+
+    MANUAL = MemberSource.MANUAL.value
+    JOURNEY = MemberSource.JOURNEY.value
+
+
 class MemberAssign(BaseModel):
     """Put a person in a role; `journey` for journey steps, `manual` for people."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"role": "Decision Maker", "source": "manual"}]}
+        extra="forbid",
+        json_schema_extra={"examples": [{"role": "Decision Maker", "source": "manual"}]},
     )
 
     role: str = Field(min_length=1, max_length=80)
-    source: MemberSource = MemberSource.MANUAL
+    source: CallerSource = CallerSource.MANUAL
 
 
 class StageUpdate(BaseModel):
     """The stage to move to; the solution interest's stage model must allow the move."""
+
+    model_config = ConfigDict(extra="forbid")
 
     stage: str = Field(min_length=1, max_length=80, examples=["Engaged"])
 
 
 class StatusUpdate(BaseModel):
     """Free text (at most 50 characters); null clears it."""
+
+    model_config = ConfigDict(extra="forbid")
 
     status: str | None = Field(max_length=MAX_STATUS_LENGTH, examples=["Demo booked"])
 
@@ -187,7 +204,11 @@ def assign_member(
 ) -> GroupDetail:
     """Creates the group if needed; refused (409) if a higher source decided otherwise."""
     MembershipService(session).assign(
-        account_external_id, solution_interest, person_external_id, body.role, body.source
+        account_external_id,
+        solution_interest,
+        person_external_id,
+        body.role,
+        MemberSource(body.source),
     )
     return GroupRepository(session).get_group(account_external_id, solution_interest)
 
@@ -200,11 +221,11 @@ def remove_member(
     account_external_id: str,
     person_external_id: str,
     session: SessionDep,
-    source: MemberSource = MemberSource.MANUAL,
+    source: CallerSource = CallerSource.MANUAL,
 ) -> GroupDetail:
     """Marks the member removed; generation jobs will not add them back."""
     MembershipService(session).remove(
-        account_external_id, solution_interest, person_external_id, source
+        account_external_id, solution_interest, person_external_id, MemberSource(source)
     )
     return GroupRepository(session).get_group(account_external_id, solution_interest)
 

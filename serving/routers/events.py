@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, status
-from pydantic import AnyHttpUrl, BaseModel, Field
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
 from buying_groups.domain.events import SIGNATURE_HEADER, EventType
 from buying_groups.domain.webhook_targets import WebhookTargetPolicy
@@ -55,6 +55,8 @@ def list_events(
 
 class WebhookCreate(BaseModel):
     """A subscriber URL and the event types it wants (empty: all)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     url: AnyHttpUrl = Field(examples=["https://marketing.example/hooks/buying-groups"])
     event_types: list[EventType] = Field(default_factory=list, max_length=10)

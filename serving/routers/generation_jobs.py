@@ -23,6 +23,7 @@ class GenerationJobCreate(BaseModel):
     """Which groups to build, how, and a key that makes retries safe."""
 
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -32,7 +33,7 @@ class GenerationJobCreate(BaseModel):
                     "idempotency_key": "crm-sync-2026-11-27",
                 }
             ]
-        }
+        },
     )
 
     solution_interest: str = Field(min_length=1, max_length=120)

@@ -6,9 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Engine
 
+from buying_groups.domain.accounts import Account
+from buying_groups.domain.persons import Activity, Person
 from buying_groups.imports.loader import (
     ImportReport,
     import_accounts,
@@ -58,28 +60,63 @@ ACTIVITY_EXAMPLE = {
 ROWS_DOC = f"Up to {MAX_ROWS} records, upserted by external id."
 
 
+def _only_known_fields(rows: list[dict[str, Any]], model: type[BaseModel]) -> list[dict[str, Any]]:
+    """Refuse the request when a row has a field the entity does not have: a misspelt
+    column would otherwise be dropped from every row without a word."""
+    known = model.model_fields
+    for index, row in enumerate(rows):
+        unknown = next((key for key in row if key not in known), None)
+        if unknown is not None:
+            shown = unknown if len(unknown) <= 40 else unknown[:40] + "..."
+            raise ValueError(
+                f"rows[{index}] has an unknown field {shown!r}; known: {', '.join(known)}"
+            )
+    return rows
+
+
 class AccountImportCreate(BaseModel):
     """Accounts to upsert."""
+
+    model_config = ConfigDict(extra="forbid")
 
     rows: list[dict[str, Any]] = Field(
         min_length=1, max_length=MAX_ROWS, description=ROWS_DOC, examples=[[ACCOUNT_EXAMPLE]]
     )
 
+    @field_validator("rows")
+    @classmethod
+    def _known_fields(cls, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return _only_known_fields(rows, Account)
+
 
 class PersonImportCreate(BaseModel):
     """Persons to upsert."""
+
+    model_config = ConfigDict(extra="forbid")
 
     rows: list[dict[str, Any]] = Field(
         min_length=1, max_length=MAX_ROWS, description=ROWS_DOC, examples=[[PERSON_EXAMPLE]]
     )
 
+    @field_validator("rows")
+    @classmethod
+    def _known_fields(cls, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return _only_known_fields(rows, Person)
+
 
 class ActivityImportCreate(BaseModel):
     """Activities to upsert."""
 
+    model_config = ConfigDict(extra="forbid")
+
     rows: list[dict[str, Any]] = Field(
         min_length=1, max_length=MAX_ROWS, description=ROWS_DOC, examples=[[ACTIVITY_EXAMPLE]]
     )
+
+    @field_validator("rows")
+    @classmethod
+    def _known_fields(cls, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return _only_known_fields(rows, Activity)
 
 
 def _run(

@@ -38,6 +38,7 @@ class RolePredictionCreate(BaseModel):
     """Up to 1,000 job titles, optionally for one solution interest (to predict roles)."""
 
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -45,7 +46,7 @@ class RolePredictionCreate(BaseModel):
                     "solution_interest": "Secure Edge",
                 }
             ]
-        }
+        },
     )
 
     titles: list[Annotated[str, Field(max_length=300)]] = Field(min_length=1, max_length=MAX_TITLES)

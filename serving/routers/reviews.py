@@ -102,12 +102,13 @@ class ReviewDecisionCreate(BaseModel):
     """A reviewer's decision; `role` only with `other_role`."""
 
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [
                 {"decision": "accept_rule"},
                 {"decision": "other_role", "role": "Influencer", "reviewer": "ana@example.com"},
             ]
-        }
+        },
     )
 
     decision: ReviewDecision

@@ -39,7 +39,7 @@ TEMPLATE_EXAMPLE: JsonDict = {
 class RoleTemplateCreate(RoleTemplate):
     """A new template; card order is priority. Create it live only if it is final."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [TEMPLATE_EXAMPLE]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [TEMPLATE_EXAMPLE]})
 
 
 class RoleTemplatePublic(RoleTemplate):
@@ -48,6 +48,8 @@ class RoleTemplatePublic(RoleTemplate):
 
 class RoleTemplateCopy(BaseModel):
     """The name of the editable copy."""
+
+    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=120, examples=["Security buying group v2"])
 

@@ -17,7 +17,8 @@ class RoleCreate(Role):
     """A custom role; `is_builtin` is ignored."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"name": "Procurement", "description": "Buys."}]}
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "Procurement", "description": "Buys."}]},
     )
 
 

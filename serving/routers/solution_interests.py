@@ -19,6 +19,7 @@ class SolutionInterestCreate(SolutionInterest):
     """A solution interest; its template must be live and cannot change later."""
 
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -32,7 +33,7 @@ class SolutionInterestCreate(SolutionInterest):
                     "model_review_threshold": 0.35,
                 }
             ]
-        }
+        },
     )
 
 

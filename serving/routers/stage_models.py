@@ -28,7 +28,7 @@ STAGE_MODEL_EXAMPLE: JsonDict = {
 class StageModelCreate(StageModel):
     """A stage model: at least one entry stage, exactly one success stage."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [STAGE_MODEL_EXAMPLE]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [STAGE_MODEL_EXAMPLE]})
 
 
 class StageModelPublic(StageModel):

@@ -240,3 +240,101 @@ def test_a_failing_commit_is_a_clear_5xx_and_nothing_is_stored(
     assert created.json()["type"] == "urn:buying-groups:problem:storage-unavailable"
     assert "COMMIT" not in created.text and "disk" not in created.text
     assert "Procurement" not in [r["name"] for r in roles.json()]
+
+
+# ------------------------------------------------------------------ unknown fields
+
+
+def _schemas_allowing_extra(spec: dict[str, Any]) -> set[str]:
+    """Object schemas with named properties reachable from a request body that do not say
+    ``additionalProperties: false``."""
+    components = spec["components"]["schemas"]
+    seen: set[str] = set()
+    found: set[str] = set()
+
+    def walk(name: str, schema: dict[str, Any]) -> None:
+        if "$ref" in schema:
+            ref = schema["$ref"].rsplit("/", 1)[-1]
+            if ref not in seen:
+                seen.add(ref)
+                walk(ref, components[ref])
+            return
+        if "properties" in schema:
+            if schema.get("additionalProperties") is not False:
+                found.add(name)
+            for child in schema["properties"].values():
+                walk(name, child)
+        for key in ("items", "additionalProperties"):
+            if isinstance(schema.get(key), dict):
+                walk(name, schema[key])
+        for key in ("anyOf", "oneOf", "allOf"):
+            for child in schema.get(key, []):
+                walk(name, child)
+
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                walk("body", content["schema"])
+    return found
+
+
+def test_every_request_body_schema_forbids_unknown_fields(app: FastAPI) -> None:
+    assert _schemas_allowing_extra(app.openapi()) == set()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("post", "/v1/roles", {"name": "Procurement", "colour": "red"}, "colour"),
+        (
+            "post",
+            "/v1/role-templates",
+            {"name": "T", "cards": [{"role": "Decision Maker", "weight": "Vital"}]},
+            "cards.0.weight",
+        ),
+        ("post", "/v1/role-predictions", {"titles": ["CISO"], "interest": "X"}, "interest"),
+        ("post", "/v1/person-imports", {"rows": [], "dry_run": True}, "dry_run"),
+    ],
+)
+def test_an_unknown_field_is_422_naming_it(
+    app: FastAPI, engine: Engine, method: str, path: str, body: dict[str, Any], field: str
+) -> None:
+    async def scenario() -> httpx.Response:
+        async with _client(app, make_key(engine, ["write"])) as client:
+            return await client.request(method, path, json=body)
+
+    answer = asyncio.run(scenario())
+    assert answer.status_code == 422
+    assert field in [e["field"].removeprefix("body.") for e in answer.json()["errors"]]
+
+
+def test_an_unknown_field_in_an_import_row_refuses_the_request(
+    app: FastAPI, engine: Engine
+) -> None:
+    rows = [{"external_id": "ACC-1", "name": "Acme"}, {"external_id": "ACC-2", "nmae": "Typo"}]
+
+    async def scenario() -> tuple[httpx.Response, httpx.Response]:
+        async with _client(app, make_key(engine, ["write"])) as client:
+            answer = await client.post("/v1/account-imports", json={"rows": rows})
+            return answer, await client.get("/v1/accounts")
+
+    answer, accounts = asyncio.run(scenario())
+    assert answer.status_code == 422
+    assert "rows[1] has an unknown field 'nmae'" in answer.json()["errors"][0]["reason"]
+    assert accounts.json()["total"] == 0  # nothing half-written
+
+
+def test_a_caller_cannot_claim_the_import_source(app: FastAPI, engine: Engine) -> None:
+    spec = app.openapi()["components"]["schemas"]
+    source = spec["MemberAssign"]["properties"]["source"]
+    enum = spec[source["$ref"].rsplit("/", 1)[-1]]["enum"] if "$ref" in source else source["enum"]
+    assert sorted(enum) == ["journey", "manual"]
+
+    async def scenario() -> httpx.Response:
+        async with _client(app, make_key(engine, ["write"])) as client:
+            path = "/v1/buying-groups/Any/ACC-1/members/PER-1"
+            return await client.put(path, json={"role": "Decision Maker", "source": "import"})
+
+    answer = asyncio.run(scenario())
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["field"] == "body.source"
