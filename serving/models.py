@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,9 +74,9 @@ class ModelStore:
         with self._lock:
             try:
                 self.current = self._load(role_interests or [])
-            except Exception as exc:  # a broken registry must not stop the service
-                log.exception("loading models failed")
-                self.current = ModelSet(errors=[f"{type(exc).__name__}: {exc}"])
+            except Exception:  # a broken registry must not stop the service
+                reference = _log_failure("loading models from %s failed", self.tracking_uri)
+                self.current = ModelSet(errors=[_plain_error("the model registry", reference)])
             return self.current
 
     def _load(self, role_interests: list[str]) -> ModelSet:
@@ -105,13 +106,30 @@ class ModelStore:
         if previous is not None and previous.version == str(version.version):
             return previous
         uri = champion_uri(name)
-        # By version, not alias: the alias may have moved since it was read.
-        classifier = load_classifier(name, version.version)
+        try:
+            # By version, not alias: the alias may have moved since it was read.
+            classifier = load_classifier(name, version.version)
+        except Exception:  # one broken model must not unload the others
+            reference = _log_failure("loading %s version %s failed", name, version.version)
+            loaded.errors.append(_plain_error(f"model {name} version {version.version}", reference))
+            return previous
         if not isinstance(classifier, TitleClassifier):
             loaded.errors.append(f"{name}: not a title classifier")
             return None
         log.info("loaded %s version %s", name, version.version)
         return LoadedModel(name, str(version.version), uri, classifier)
+
+
+def _log_failure(message: str, *args: object) -> str:
+    """Log the current exception with a reference an operator can search the log for."""
+    reference = uuid.uuid4().hex[:12]
+    log.exception(message + " (reference %s)", *args, reference)
+    return reference
+
+
+def _plain_error(what: str, reference: str) -> str:
+    """What an answer says of a failure: what failed, never how (no SQL, no paths)."""
+    return f"{what} could not be loaded (reference {reference}; see the server log)"
 
 
 async def poll_models(store: ModelStore, interests: Any, interval: float) -> None:

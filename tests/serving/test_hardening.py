@@ -338,3 +338,31 @@ def test_a_caller_cannot_claim_the_import_source(app: FastAPI, engine: Engine) -
     answer = asyncio.run(scenario())
     assert answer.status_code == 422
     assert answer.json()["errors"][0]["field"] == "body.source"
+
+
+# ------------------------------------------------------------------ no internals in answers
+
+
+def test_ready_says_what_failed_without_internals_when_the_model_store_is_corrupt(
+    engine: Engine, tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = tmp_path / "mlflow.db"
+    store.write_bytes(b"this is not a database" * 100)
+    settings = Settings(
+        mlflow_tracking_uri=f"sqlite:///{store}",
+        mlflow_artifact_root=str(tmp_path / "artifacts"),
+        webhooks_enabled=False,
+    )
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(settings, engine=engine)) as client:
+        ready = client.get("/ready")
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["rules_only"] is True
+    [error] = body["errors"]
+    assert "could not be loaded" in error and "reference" in error
+    for internal in ("SELECT", "DatabaseError", "sqlite", str(tmp_path)):
+        assert internal not in ready.text
+    reference = error.split("reference ")[1].split(";")[0]
+    assert any(reference in record.getMessage() for record in caplog.records)
