@@ -260,6 +260,9 @@ def _pool(session: Session, interest_id: int, exclude: set[str]) -> pd.DataFrame
         [tuple(row) for row in session.execute(query)],
         columns=["id", "account_id", "external_id", "title", "department", "country", "email"],
     )
+    # pandas stores a missing text as NaN (a float); the rules read text or None.
+    text = ["title", "department", "country", "email"]
+    persons[text] = persons[text].astype(object).where(persons[text].notna(), None)
     titled = persons["title"].fillna("").str.strip() != ""
     return persons[titled & ~persons["external_id"].isin(exclude)].reset_index(drop=True)
 

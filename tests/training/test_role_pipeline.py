@@ -401,3 +401,30 @@ def test_cli_feeds_the_title_champions_persona_unless_told_not_to(
 
 def test_default_model_name_is_a_slug() -> None:
     assert role_model_name("Secure Edge / EMEA") == "role-secure-edge-emea"
+
+
+def test_a_department_card_labels_persons_with_and_without_a_department(engine: Engine) -> None:
+    import_accounts(engine, pd.DataFrame([{"external_id": "A1", "name": "A 1"}]))
+    persons = [
+        {"external_id": "P1", "account_external_id": "A1", "job_title": "Manager"},
+        {
+            "external_id": "P2",
+            "account_external_id": "A1",
+            "job_title": "Manager",
+            "department": "IT Security",
+        },
+        {"external_id": "P3", "account_external_id": "A1", "job_title": "Analyst"},
+    ]
+    import_persons(engine, pd.DataFrame(persons))
+    card = _card("Practitioner", {"attribute": "department", "operator": "contains", "value": "it"})
+    template = RoleTemplate(name="By department", status=TemplateStatus.LIVE, cards=(card,))
+    with unit_of_work(make_session_factory(engine)) as session:
+        repository = ConfigurationRepository(session)
+        repository.create_template(template)
+        repository.create_solution_interest(
+            SolutionInterest(name="Departments", role_template=template.name)
+        )
+    data = role_training_data(engine, "Departments", min_confirmed=10)
+    by_person = dict(zip(data["person_external_id"], data["role"], strict=True))
+    assert by_person["P2"] == "Practitioner"
+    assert by_person.get("P1", NO_ROLE) == NO_ROLE
