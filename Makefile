@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 SIZE ?= small
 
-.PHONY: setup browser run test lint typecheck pytest bench bench-import bench-api bench-roles bench-recommend bench-titles mlflow clean
+.PHONY: setup browser run test lint typecheck imports pytest bench bench-import bench-api bench-roles bench-recommend bench-titles mlflow clean
 
 setup: $(STAMP)
 
@@ -52,10 +52,14 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# Layer contracts (import-linter, configured in pyproject.toml).
+imports: setup
+	$(BIN)/lint-imports --no-cache
+
 pytest: setup browser
 	$(BIN)/pytest
 
-test: lint typecheck pytest
+test: lint typecheck imports pytest
 
 # Benchmarks print numbers; CI runs their short modes through tests/benchmarks.
 bench-import: setup

@@ -1,43 +1,54 @@
-"""Import boundaries: training and serving never import each other; the core imports neither."""
+"""Import boundaries are import-linter contracts in pyproject.toml, checked by `lint-imports`
+in `make test`; these tests keep the contracts there and show the checker catches a breach."""
 
 from __future__ import annotations
 
-import ast
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
-FORBIDDEN = {
-    "buying_groups": {"training", "serving", "buying_groups_cli", "notebooks", "fastapi"},
-    "buying_groups/domain": {"sqlalchemy", "alembic", "fastapi", "mlflow", "serving", "training"},
-    "buying_groups/scores": {"sqlalchemy", "fastapi", "mlflow"},
-    "training": {"serving", "buying_groups_cli", "notebooks", "fastapi"},
-    "serving": {"training", "buying_groups_cli", "notebooks"},
-}
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 
-def _imported_packages(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
-    return names
+def _contracts() -> list[dict[str, object]]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    contracts: list[dict[str, object]] = config["tool"]["importlinter"]["contracts"]
+    return contracts
 
 
-@pytest.mark.parametrize("package", sorted(FORBIDDEN))
-def test_package_respects_its_import_boundary(package: str) -> None:
-    offenders = {
-        str(path.relative_to(ROOT)): sorted(_imported_packages(path) & FORBIDDEN[package])
-        for path in (ROOT / package).rglob("*.py")
+def test_serving_and_training_are_independent() -> None:
+    independent = [c["modules"] for c in _contracts() if c["type"] == "independence"]
+    assert ["serving", "training"] in independent
+
+
+def test_the_domain_may_not_import_frameworks() -> None:
+    forbidden = {
+        module
+        for contract in _contracts()
+        if contract["type"] == "forbidden" and "buying_groups.domain" in contract["source_modules"]
+        for module in contract["forbidden_modules"]  # type: ignore[attr-defined]
     }
-    assert {f: names for f, names in offenders.items() if names} == {}
+    assert {"sqlalchemy", "fastapi", "mlflow"} <= forbidden
 
 
-def test_checker_sees_a_forbidden_import(tmp_path: Path) -> None:
-    module = tmp_path / "bad.py"
-    module.write_text("import serving.app\nfrom training import cli\n", encoding="utf-8")
-    assert _imported_packages(module) == {"serving", "training"}
+def test_the_checker_fails_on_a_forbidden_import(tmp_path: Path) -> None:
+    package = tmp_path / "core"
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "domain.py").write_text("import sqlalchemy\n", encoding="utf-8")
+    (tmp_path / "contracts.toml").write_text(
+        '[tool.importlinter]\nroot_packages = ["core"]\ninclude_external_packages = true\n'
+        '[[tool.importlinter.contracts]]\nname = "domain"\ntype = "forbidden"\n'
+        'source_modules = ["core.domain"]\nforbidden_modules = ["sqlalchemy"]\n',
+        encoding="utf-8",
+    )
+    checked = subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", "--config", "contracts.toml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 1
+    assert "core.domain -> sqlalchemy" in checked.stdout
