@@ -53,7 +53,7 @@ def ensure_default_title_model(
     Returns:
         The training result, or ``None`` when a champion already existed.
     """
-    client = configure_mlflow(tracking_uri)
+    client = configure_mlflow(tracking_uri, create=True)
     if not force and champion_version(client, name) is not None:
         return None
     data = pd.read_csv(data_path, dtype=str, keep_default_na=False)

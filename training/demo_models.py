@@ -56,7 +56,7 @@ def ensure_demo_role_models(
     """
     if not is_demo_crm(engine):
         return []
-    client = configure_mlflow(tracking_uri)
+    client = configure_mlflow(tracking_uri, create=True)
     reports = []
     for interest, audience in DEMO_GENERATIONS:
         if champion_version(client, role_model_name(interest)) is not None:

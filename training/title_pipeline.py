@@ -25,6 +25,7 @@ from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from buying_groups.domain.errors import InvariantError
 from buying_groups.ml.embedders import (
     CharNgramTfidfEmbedder,
     ConcatEmbedder,
@@ -39,6 +40,7 @@ from buying_groups.ml.registry import (
     champion_version,
     configure_mlflow,
     ensure_experiment,
+    load_pyfunc,
     set_champion,
 )
 from buying_groups.ml.title_classifier import TitleClassifier
@@ -70,11 +72,12 @@ EMBEDDERS: dict[str, Callable[[], TitleEmbedder]] = {
 }
 
 
-class TrainingDataError(ValueError):
+# Invariant errors: the caller's input is wrong, which the CLI answers with exit code 2.
+class TrainingDataError(InvariantError, ValueError):
     """The training data cannot train the requested targets."""
 
 
-class UnknownEmbedderError(ValueError):
+class UnknownEmbedderError(InvariantError, ValueError):
     """No embedder has the requested name."""
 
 
@@ -335,7 +338,7 @@ def fit_and_register(
     name, targets = setup.name, setup.targets
     weights = None if setup.weight_column is None else train[setup.weight_column].to_numpy()
     with _progress(setup.progress, 4, f"train {name}") as bar:
-        client = configure_mlflow(setup.tracking_uri)
+        client = configure_mlflow(setup.tracking_uri, create=True)
         experiment_id = ensure_experiment(client, name, setup.artifact_root)
         with mlflow.start_run(experiment_id=experiment_id) as run:
             _log_setup(frame, train, test, targets, classifier, setup.seed, setup.test_size)
@@ -487,9 +490,9 @@ def predict_titles(
     Returns:
         ``title``, ``<target>`` and ``<target>_confidence`` per target, in input order.
     """
-    if tracking_uri is not None:
-        configure_mlflow(tracking_uri)
-    model = mlflow.pyfunc.load_model(model_uri)
+    if TITLE_COLUMN not in titles.columns:
+        raise TrainingDataError(f"the data has no {TITLE_COLUMN!r} column")
+    model = load_pyfunc(model_uri, tracking_uri)
     frame = titles[[TITLE_COLUMN]].reset_index(drop=True)
     starts = range(0, max(len(frame), 1), batch_size)
     parts = [

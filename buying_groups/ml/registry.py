@@ -3,6 +3,10 @@
 Models are served through the registry alias ``@champion`` (``models:/NAME@champion``),
 never through a run id. The tracking and registry store is SQLite by default (MLflow 3 has
 no plain file store any more) and artifacts live in a local folder given by the settings.
+
+Only writers (training, registering) may create the store: MLflow creates a missing SQLite
+store on first use, so a reader with a mistyped path would otherwise see an empty registry
+("no champion") instead of being told that the store is not there.
 """
 
 from __future__ import annotations
@@ -15,30 +19,67 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
+from mlflow.pyfunc import PyFuncModel
+
+from buying_groups.domain.errors import NotFoundError
+from buying_groups.input_files import shorten
 
 __all__ = [
     "CHAMPION_ALIAS",
+    "MissingStoreError",
+    "ModelNotFoundError",
     "champion_uri",
     "champion_version",
     "configure_mlflow",
     "ensure_experiment",
     "load_champion",
     "load_classifier",
+    "load_pyfunc",
     "role_model_name",
     "set_champion",
 ]
 
 CHAMPION_ALIAS = "champion"
 _SQLITE_PREFIX = "sqlite:///"
+#: Model URIs that resolve through the tracking/registry store (others are paths or URLs).
+_STORE_SCHEMES = ("models:", "runs:")
 
 
-def configure_mlflow(tracking_uri: str) -> MlflowClient:
+class MissingStoreError(NotFoundError):
+    """The configured MLflow store does not exist; reading it would create an empty one."""
+
+
+class ModelNotFoundError(NotFoundError):
+    """A model URI names no model that can be loaded."""
+
+
+def sqlite_store_path(tracking_uri: str) -> Path | None:
+    """The file of a ``sqlite:///`` store (relative to the current folder, as SQLAlchemy
+    reads it); ``None`` for other stores and in-memory SQLite."""
+    if not tracking_uri.startswith(_SQLITE_PREFIX):
+        return None
+    database = tracking_uri.removeprefix(_SQLITE_PREFIX).split("?", 1)[0]
+    return None if database in ("", ":memory:") else Path(database)
+
+
+def configure_mlflow(tracking_uri: str, *, create: bool = False) -> MlflowClient:
     """Point MLflow's tracking and registry at ``tracking_uri`` and return a client.
 
-    For a ``sqlite:///`` URI the database's folder is created first.
+    Args:
+        tracking_uri: the store; for ``sqlite:///`` its file must exist unless ``create``.
+        create: the caller writes (trains, registers): create a missing SQLite store's folder
+            and let MLflow create the store.
+
+    Raises:
+        MissingStoreError: a SQLite store that does not exist, without ``create``.
     """
-    if tracking_uri.startswith(_SQLITE_PREFIX):
-        Path(tracking_uri.removeprefix(_SQLITE_PREFIX)).parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_store_path(tracking_uri)
+    if path is not None and create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    elif path is not None and not path.is_file():
+        raise MissingStoreError(
+            f"no MLflow store at {path}; train a model first or set BG_MLFLOW_TRACKING_URI"
+        )
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
@@ -103,5 +144,31 @@ def load_champion(tracking_uri: str, name: str) -> tuple[Any, str] | None:
 def load_classifier(name: str, version: str | int) -> Any | None:
     """The ``classifier`` that version ``version`` of registered model ``name`` wraps (None
     when it wraps none), from the registry MLflow is configured with."""
-    model = mlflow.pyfunc.load_model(f"models:/{name}/{version}").unwrap_python_model()
+    model = load_pyfunc(f"models:/{name}/{version}").unwrap_python_model()
     return getattr(model, "classifier", None)
+
+
+def load_pyfunc(model_uri: str, tracking_uri: str | None = None) -> PyFuncModel:
+    """Load any MLflow model URI; ``models:/`` and ``runs:/`` resolve in ``tracking_uri``.
+
+    Args:
+        model_uri: e.g. ``models:/NAME@champion``, ``runs:/ID/model`` or a folder.
+        tracking_uri: the store to read (default: the one MLflow is configured with).
+
+    Raises:
+        MissingStoreError: the URI needs a store that does not exist.
+        ModelNotFoundError: nothing loadable at the URI; the message is one line.
+    """
+    if tracking_uri is not None and model_uri.startswith(_STORE_SCHEMES):
+        configure_mlflow(tracking_uri)
+    try:
+        return mlflow.pyfunc.load_model(model_uri)
+    except (MlflowException, OSError) as exc:
+        reason = shorten(_first_line(exc), 200)
+        raise ModelNotFoundError(f"cannot load model {shorten(model_uri)!r}: {reason}") from exc
+
+
+def _first_line(error: Exception) -> str:
+    message = error.message if isinstance(error, MlflowException) else str(error)
+    lines = str(message).strip().splitlines()
+    return lines[0] if lines else type(error).__name__

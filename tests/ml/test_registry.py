@@ -1,0 +1,70 @@
+"""The MLflow store: readers never create it, writers may; unknown models are one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from buying_groups.ml.registry import (
+    MissingStoreError,
+    ModelNotFoundError,
+    configure_mlflow,
+    load_champion,
+    load_pyfunc,
+    sqlite_store_path,
+)
+
+
+def _uri(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def test_reading_a_missing_store_says_so_and_creates_nothing(tmp_path: Path) -> None:
+    store = tmp_path / "mlflow" / "mlflow.db"
+    with pytest.raises(MissingStoreError, match=f"no MLflow store at {store}") as raised:
+        load_champion(_uri(store), "title-persona")
+    assert "BG_MLFLOW_TRACKING_URI" in str(raised.value)
+    with pytest.raises(MissingStoreError):
+        configure_mlflow(_uri(store))
+    assert not store.parent.exists()
+
+
+def test_a_writer_creates_the_store(tmp_path: Path) -> None:
+    store = tmp_path / "mlflow" / "mlflow.db"
+    client = configure_mlflow(_uri(store), create=True)
+    assert client.search_registered_models() == []
+    assert store.is_file()
+    assert load_champion(_uri(store), "title-persona") is None  # a reader may read it now
+
+
+def test_a_model_uri_that_needs_no_store_does_not_ask_for_one(tmp_path: Path) -> None:
+    folder = tmp_path / "no-model-here"
+    with pytest.raises(ModelNotFoundError, match="cannot load model"):
+        load_pyfunc(str(folder), _uri(tmp_path / "missing.db"))
+    with pytest.raises(MissingStoreError):
+        load_pyfunc("models:/x@champion", _uri(tmp_path / "missing.db"))
+
+
+def test_unknown_registered_model_is_one_line(tmp_path: Path) -> None:
+    store = _uri(tmp_path / "mlflow.db")
+    configure_mlflow(store, create=True).search_registered_models()
+    with pytest.raises(ModelNotFoundError) as raised:
+        load_pyfunc("models:/nobody@champion", store)
+    message = str(raised.value)
+    assert message.startswith("cannot load model 'models:/nobody@champion'")
+    assert "nobody" in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("uri", "path"),
+    [
+        ("sqlite:////abs/m.db", Path("/abs/m.db")),
+        ("sqlite:///rel/m.db", Path("rel/m.db")),
+        ("sqlite:///rel/m.db?timeout=5", Path("rel/m.db")),
+        ("sqlite:///:memory:", None),
+        ("http://mlflow:5000", None),
+    ],
+)
+def test_sqlite_store_path(uri: str, path: Path | None) -> None:
+    assert sqlite_store_path(uri) == path
