@@ -19,7 +19,12 @@ from buying_groups.domain.stage_models import StageModel
 from buying_groups.storage.audience_preview import preview_audience
 from buying_groups.storage.configuration_document import ConfigurationDocument, apply_document
 from buying_groups.storage.configuration_repository import ConfigurationRepository
-from buying_groups_cli.entity_files import describe_validation_error, read_entity, read_mapping
+from buying_groups_cli.entity_files import (
+    EncodingOpt,
+    describe_validation_error,
+    read_entity,
+    read_mapping,
+)
 from buying_groups_cli.output import print_json, print_table
 from buying_groups_cli.sessions import (
     describe,
@@ -43,11 +48,15 @@ NameArg = Annotated[str, typer.Argument(help="The entity's name.")]
 
 
 def _create(
-    file: Path, model: type[M], store: Callable[[ConfigurationRepository, M], M], kind: str
+    file: Path,
+    model: type[M],
+    store: Callable[[ConfigurationRepository, M], M],
+    kind: str,
+    encoding: str | None,
 ) -> M:
     """Validate the file as ``model`` and store it in one transaction."""
     with reported_errors(str(file)):
-        entity = read_entity(file, model)
+        entity = read_entity(file, model, encoding)
     with writing(f"{kind} {getattr(entity, 'name', '')!r}") as session:
         return store(ConfigurationRepository(session), entity)
 
@@ -80,11 +89,12 @@ def _compact(value: Any) -> str:
 def config_apply(
     file: Annotated[Path, typer.Argument(help="A configuration document (.yaml or .json).")],
     as_json: JsonOpt = False,
+    encoding: EncodingOpt = None,
 ) -> None:
     """Create every entity of a document (roles, stage models, templates, interests,
     audiences) in ONE transaction: if one entity is refused, nothing is stored."""
     with reported_errors(str(file)):
-        data = read_mapping(file)
+        data = read_mapping(file, encoding)
     try:
         document = ConfigurationDocument.model_validate(data)
     except ValidationError as exc:
@@ -118,9 +128,12 @@ def _apply_each(session: Session, document: ConfigurationDocument) -> dict[str, 
 
 
 @templates_app.command("create")
-def templates_create(file: EntityFile, as_json: JsonOpt = False) -> None:
+def templates_create(
+    file: EntityFile, as_json: JsonOpt = False, encoding: EncodingOpt = None
+) -> None:
     """Create a role template (draft unless the file says status: live)."""
-    created = _create(file, RoleTemplate, ConfigurationRepository.create_template, "role template")
+    store = ConfigurationRepository.create_template
+    created = _create(file, RoleTemplate, store, "role template", encoding)
     _print_entity(created, as_json, f"created {created.status.value} role template")
 
 
@@ -202,13 +215,16 @@ def _print_deleted(kind: str, name: str, as_json: bool) -> None:
 
 
 @interests_app.command("create")
-def interests_create(file: EntityFile, as_json: JsonOpt = False) -> None:
+def interests_create(
+    file: EntityFile, as_json: JsonOpt = False, encoding: EncodingOpt = None
+) -> None:
     """Create a solution interest (its role template must be live)."""
     created = _create(
         file,
         SolutionInterest,
         ConfigurationRepository.create_solution_interest,
         "solution interest",
+        encoding,
     )
     _print_entity(created, as_json, "created solution interest")
 
@@ -252,11 +268,12 @@ def interests_delete(name: NameArg, as_json: JsonOpt = False) -> None:
 
 
 @audiences_app.command("create")
-def audiences_create(file: EntityFile, as_json: JsonOpt = False) -> None:
+def audiences_create(
+    file: EntityFile, as_json: JsonOpt = False, encoding: EncodingOpt = None
+) -> None:
     """Create an audience: kind static with account_external_ids, or kind filter with filter."""
-    created = _create(
-        file, AccountAudience, ConfigurationRepository.create_audience, "account audience"
-    )
+    store = ConfigurationRepository.create_audience
+    created = _create(file, AccountAudience, store, "account audience", encoding)
     _print_entity(created, as_json, f"created {created.kind.value} audience")
 
 
@@ -314,9 +331,12 @@ def audiences_preview(
 
 
 @stage_models_app.command("create")
-def stage_models_create(file: EntityFile, as_json: JsonOpt = False) -> None:
+def stage_models_create(
+    file: EntityFile, as_json: JsonOpt = False, encoding: EncodingOpt = None
+) -> None:
     """Create a stage model (entry stages, one success stage, allowed moves)."""
-    created = _create(file, StageModel, ConfigurationRepository.create_stage_model, "stage model")
+    store = ConfigurationRepository.create_stage_model
+    created = _create(file, StageModel, store, "stage model", encoding)
     _print_entity(created, as_json, "created stage model")
 
 

@@ -1,16 +1,27 @@
-"""Read configuration entities from YAML or JSON files and explain why one is invalid."""
+"""Read the files commands are given: configuration entities from YAML or JSON (and why
+one is invalid), and the ``--encoding`` option of every command that reads a file."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+import typer
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from buying_groups.input_files import InputFileError, open_text, shorten
+
 M = TypeVar("M", bound=BaseModel)
+
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="The file's encoding, e.g. cp1252 [default: UTF-8, or its byte-order mark's]."
+    ),
+]
 
 
 class EntityFileError(Exception):
@@ -20,27 +31,41 @@ class EntityFileError(Exception):
     """
 
 
-def read_mapping(path: Path) -> dict[str, Any]:
+def read_mapping(path: Path, encoding: str | None = None) -> dict[str, Any]:
     """The object held by a .yaml/.yml/.json file.
 
     Raises:
-        EntityFileError: the file is missing, unparsable or not an object.
+        InputFileError: the file is missing, undecodable (see ``open_text``) or unparsable.
+        EntityFileError: it holds something other than an object.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except FileNotFoundError:
-        raise EntityFileError("no such file") from None
-    except (OSError, ValueError, yaml.YAMLError) as exc:
-        raise EntityFileError(f"cannot be read: {exc}") from exc
+    with open_text(path, encoding) as handle:
+        text = handle.read()
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputFileError(path, f"not valid JSON: {exc.msg}", exc.lineno) from None
+    else:
+        data = _load_yaml(path, text)
     if not isinstance(data, dict):
-        raise EntityFileError(f"expected an object (a mapping of fields), not {data!r}")
+        shown = shorten(repr(data))
+        raise EntityFileError(f"expected an object (a mapping of fields), not {shown}")
     return data
 
 
-def read_entity(path: Path, model: type[M]) -> M:
+def _load_yaml(path: Path, text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        line = mark.line + 1 if mark is not None else None
+        raise InputFileError(path, f"not valid YAML: {problem}", line) from None
+
+
+def read_entity(path: Path, model: type[M], encoding: str | None = None) -> M:
     """Validate the file's object as ``model``; a ValidationError lists every bad field."""
-    return model.model_validate(read_mapping(path))
+    return model.model_validate(read_mapping(path, encoding))
 
 
 def describe_validation_error(error: ValidationError, data: Any = None) -> str:

@@ -26,12 +26,14 @@ from buying_groups_cli.configuration import (
     stage_models_app,
     templates_app,
 )
+from buying_groups_cli.entity_files import EncodingOpt
 from buying_groups_cli.generate import generate
 from buying_groups_cli.groups import groups_app
 from buying_groups_cli.output import fail, print_json, print_table, progress_bar, progress_bars
+from buying_groups_cli.reporting_group import ReportingGroup
 from training.cli import evaluate_app, predict_app, train_app
 
-app = typer.Typer(help="Buying groups for B2B marketing.", no_args_is_help=True)
+app = typer.Typer(help="Buying groups for B2B marketing.", no_args_is_help=True, cls=ReportingGroup)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 import_app = typer.Typer(
     help="Import CRM data from CSV or JSON Lines (upsert by external id).", no_args_is_help=True
@@ -83,17 +85,15 @@ def _count_lines(path: Path) -> int | None:
         return max(sum(1 for _ in handle) - (path.suffix.lower() == ".csv"), 0)
 
 
-def _run_import(kind: str, path: Path, as_json: bool) -> None:
+def _run_import(kind: str, path: Path, as_json: bool, encoding: str | None) -> None:
+    """Import a file; unreadable files and a missing schema are said by the root group."""
     importer = {
         "accounts": import_accounts,
         "persons": import_persons,
         "activities": import_activities,
     }[kind]
-    try:
-        with progress_bar(f"importing {kind}", _count_lines(path), quiet=as_json) as advance:
-            report = importer(engine(), path, progress=advance)
-    except DomainError as exc:
-        raise fail(str(exc)) from exc
+    with progress_bar(f"importing {kind}", _count_lines(path), quiet=as_json) as advance:
+        report = importer(engine(), path, progress=advance, encoding=encoding)
     _print_report(report, as_json)
     if report.rejected:
         raise typer.Exit(EXIT_ROWS_REJECTED)
@@ -112,21 +112,27 @@ def _print_report(report: ImportReport, as_json: bool) -> None:
 
 
 @import_app.command("accounts")
-def import_accounts_command(file: FileArg, as_json: JsonOpt = False) -> None:
+def import_accounts_command(
+    file: FileArg, as_json: JsonOpt = False, encoding: EncodingOpt = None
+) -> None:
     """Upsert accounts (parent_external_id links divisions). Exit 3 if any row was rejected."""
-    _run_import("accounts", file, as_json)
+    _run_import("accounts", file, as_json, encoding)
 
 
 @import_app.command("persons")
-def import_persons_command(file: FileArg, as_json: JsonOpt = False) -> None:
+def import_persons_command(
+    file: FileArg, as_json: JsonOpt = False, encoding: EncodingOpt = None
+) -> None:
     """Upsert persons (account_external_id must exist). Exit 3 if any row was rejected."""
-    _run_import("persons", file, as_json)
+    _run_import("persons", file, as_json, encoding)
 
 
 @import_app.command("activities")
-def import_activities_command(file: FileArg, as_json: JsonOpt = False) -> None:
+def import_activities_command(
+    file: FileArg, as_json: JsonOpt = False, encoding: EncodingOpt = None
+) -> None:
     """Upsert activities (person_external_id must exist). Exit 3 if any row was rejected."""
-    _run_import("activities", file, as_json)
+    _run_import("activities", file, as_json, encoding)
 
 
 @accounts_app.command("list")

@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -32,8 +33,12 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print an error on stderr and return the exit to raise."""
-    errors.print(f"[red]error:[/red] {message}")
+    """Print an error on stderr and return the exit to raise.
+
+    Brackets in names are not markup and long lines are not wrapped: field paths such as
+    ``cards[0].role`` and file names must survive intact for people to search for them.
+    """
+    errors.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -50,7 +55,15 @@ def progress_bar(
     )
     with Progress(*columns, console=errors, disable=quiet, transient=False) as progress:
         task = progress.add_task(description, total=total)
-        yield lambda n: progress.advance(task, n)
+        try:
+            yield lambda n: progress.advance(task, n)
+        except BaseException:
+            # The error's one line replaces the bar: erased in a terminal, and in a log
+            # neither the bar's last state nor Progress.stop's empty line is printed.
+            progress.live.transient = True
+            progress.live.stop()
+            progress.disable = True
+            raise
 
 
 @contextmanager

@@ -1,4 +1,9 @@
-"""Database sessions for commands, and how their errors reach the user (stderr, exit 2)."""
+"""Database sessions for commands, and how their errors reach the user (stderr, exit 2).
+
+``reported_errors`` is the one place that decides which failures a person can fix (bad
+input, a domain rule, a missing store or schema) and says them in a line instead of a
+traceback; the root command group (``reporting_group``) runs every command inside it.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,20 @@ from contextlib import contextmanager
 
 import typer
 from pydantic import ValidationError
-from rich.markup import escape
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from buying_groups.domain.errors import DomainError
+from buying_groups.input_files import InputFileError
 from buying_groups.settings import get_settings
-from buying_groups.storage.database import make_engine, make_session_factory, unit_of_work
+from buying_groups.storage.database import (
+    make_engine,
+    make_session_factory,
+    missing_table,
+    unit_of_work,
+)
 from buying_groups_cli.entity_files import EntityFileError, describe_validation_error
-from buying_groups_cli.output import errors
+from buying_groups_cli.output import fail
 
 
 def describe(error: DomainError) -> str:
@@ -25,17 +36,14 @@ def describe(error: DomainError) -> str:
 
 
 def fail_plainly(message: str, code: int = 2) -> typer.Exit:
-    """Like ``fail``, but brackets in names are not markup and long lines are not wrapped.
-
-    Field paths such as ``cards[0].role`` must survive intact for people to search for them.
-    """
-    errors.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
-    return typer.Exit(code)
+    """``fail``: the message on stderr, unwrapped and without markup; the exit to raise."""
+    return fail(message, code)
 
 
 @contextmanager
 def reported_errors(context: str = "") -> Iterator[None]:
-    """Turn domain, validation and file errors into a message on stderr and exit code 2."""
+    """Turn domain, validation, file and missing-schema errors into a message on stderr and
+    exit code 2; anything else (a bug) keeps its traceback."""
     prefix = f"{context}: " if context else ""
     try:
         yield
@@ -45,6 +53,20 @@ def reported_errors(context: str = "") -> Iterator[None]:
         raise fail_plainly(prefix + describe_validation_error(exc)) from exc
     except EntityFileError as exc:
         raise fail_plainly(prefix + str(exc)) from exc
+    except InputFileError as exc:  # names its file already
+        raise fail_plainly(str(exc)) from exc
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        raise fail_plainly(f"{exc.filename}: {exc.strerror or exc}") from exc
+    except DBAPIError as exc:
+        table = missing_table(exc)
+        if table is None:
+            raise
+        raise fail_plainly(
+            f"the database is not migrated (it has no table {table!r}): "
+            "run `buying-groups db upgrade` first"
+        ) from exc
 
 
 @contextmanager

@@ -6,7 +6,10 @@ The lead mounts ``train_app``, ``predict_app`` and ``evaluate_app`` under the
 
 from __future__ import annotations
 
+import errno
 import json
+import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from buying_groups.input_files import InputFileError, open_text, shorten
 from buying_groups.settings import get_settings
 
 # The pipeline (MLflow, scikit-learn) is imported inside the commands: every other
@@ -51,6 +55,13 @@ TrackingUriOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+EncodingOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Encoding of the CSV files, e.g. cp1252 [default: UTF-8, or the byte-order mark's]."
+    ),
+]
+TITLE = "title"
 
 
 @train_app.callback()
@@ -68,10 +79,54 @@ def _evaluate_group() -> None:
     """Score a registered model on labelled data."""
 
 
-def read_labelled_csvs(paths: list[Path]) -> pd.DataFrame:
-    """Concatenate CSVs; a label column missing from one file is "no label" for its rows."""
-    frames = [pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""]) for path in paths]
+def read_labelled_csvs(
+    paths: list[Path], encoding: str | None = None, targets: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Concatenate CSVs; a label column missing from one file is "no label" for its rows.
+
+    Raises:
+        InputFileError: a file cannot be read, has no title column or no row; or no file
+            has one of ``targets``.
+    """
+    frames = [read_titles_csv(path, encoding, na_values=[""]) for path in paths]
+    for target in targets:
+        if not any(target in frame.columns for frame in frames):
+            names = ", ".join(str(p) for p in paths)
+            raise InputFileError(names, f"no file has the label column {shorten(target)!r}", 1)
     return pd.concat(frames, ignore_index=True, sort=False)
+
+
+def read_titles_csv(
+    path: Path, encoding: str | None = None, na_values: Sequence[str] = ()
+) -> pd.DataFrame:
+    """A CSV with a ``title`` column and at least one row, every column as text.
+
+    Raises:
+        InputFileError: the file cannot be read (see ``open_text``), is not CSV, has no
+            ``title`` column or no row below the header.
+    """
+    with open_text(path, encoding, newline="") as handle:
+        try:
+            frame = pd.read_csv(handle, dtype=str, keep_default_na=False, na_values=na_values)
+        except pd.errors.EmptyDataError:
+            reason = "no header line (the first line must name the columns)"
+            raise InputFileError(path, reason, 1) from None
+        except pd.errors.ParserError as exc:
+            raise _parser_problem(path, exc) from None
+    if TITLE not in frame.columns:
+        found = shorten(",".join(str(c) for c in frame.columns))
+        reason = f"missing column {TITLE!r}; the first line must be the header (found: {found})"
+        raise InputFileError(path, reason, 1)
+    if frame.empty:
+        raise InputFileError(path, "no rows below the header")
+    return frame
+
+
+def _parser_problem(path: Path, error: pd.errors.ParserError) -> InputFileError:
+    """pandas' "Error tokenizing data. C error: Expected 2 fields in line 3, saw 4" as one line."""
+    message = " ".join(str(error).split()).removeprefix("Error tokenizing data. C error: ")
+    line = re.search(r"\bline (\d+)", message)
+    return InputFileError(path, f"not valid CSV: {message}", int(line[1]) if line else None)
 
 
 def _tracking_uri(option: str | None) -> str:
@@ -98,13 +153,15 @@ def train_titles_command(
         str | None, typer.Option(help="Artifact folder [default: BG_MLFLOW_ARTIFACT_ROOT].")
     ] = None,
     json_output: JsonOption = False,
+    encoding: EncodingOption = None,
 ) -> None:
     """Train a title model, register a new version, promote it if it beats the champion."""
     from training.title_pipeline import train_titles
 
+    chosen = [t.strip() for t in targets.split(",") if t.strip()]
     result = train_titles(
-        read_labelled_csvs(data),
-        [t.strip() for t in targets.split(",") if t.strip()],
+        read_labelled_csvs(data, encoding, chosen),
+        chosen,
         name,
         embedder=embedder,
         promote=promote,
@@ -161,10 +218,8 @@ def train_roles_command(
     json_output: JsonOption = False,
 ) -> None:
     """Train a solution interest's role model from confirmed (and weak) labels."""
-    from buying_groups.domain.errors import DomainError
     from buying_groups.storage.database import make_engine
     from training.role_pipeline import train_roles
-    from training.title_pipeline import TrainingDataError
 
     persona_model = _persona_model(_tracking_uri(tracking_uri)) if persona else None
     engine = make_engine(database_url or get_settings().database_url)
@@ -185,9 +240,6 @@ def train_roles_command(
             artifact_root=artifact_root or get_settings().mlflow_artifact_root,
             progress=not json_output,
         )
-    except (DomainError, TrainingDataError) as exc:
-        _console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from exc
     finally:
         engine.dispose()
     if json_output:
@@ -202,12 +254,14 @@ def _persona_model(tracking_uri: str) -> Any:
     """The title model champion, held for a role model's persona features; None (said on
     stderr) when the registry has none."""
     from buying_groups.ml.persona import FittedModel
-    from buying_groups.ml.registry import load_champion
+    from buying_groups.ml.registry import MissingStoreError, load_champion
     from buying_groups.ml.title_classifier import TitleClassifier
 
     name = get_settings().title_model_name
     try:
         loaded = load_champion(tracking_uri, name)
+    except MissingStoreError:  # training creates the store; it just has no champion yet
+        loaded = None
     except Exception as exc:  # a broken registry is said plainly, not as a traceback
         _console.print(f"[red]error:[/red] cannot load the {name} champion: {exc}")
         raise typer.Exit(1) from exc
@@ -223,11 +277,14 @@ def predict_titles_command(
     output: Annotated[Path, typer.Option(help="Where to write the predictions CSV.")],
     model: Annotated[str, typer.Option(help="Model URI.")] = "models:/title-persona@champion",
     tracking_uri: TrackingUriOption = None,
+    encoding: EncodingOption = None,
 ) -> None:
     """Predict every target for each title of a CSV."""
     from training.title_pipeline import predict_titles
 
-    titles = pd.read_csv(input_path, dtype=str, keep_default_na=False)
+    if not output.parent.is_dir():  # said before the model is loaded, not after
+        raise FileNotFoundError(errno.ENOENT, "no such folder", str(output))
+    titles = read_titles_csv(input_path, encoding)
     predictions = predict_titles(
         model, titles, tracking_uri=_tracking_uri(tracking_uri), progress=True
     )
@@ -244,14 +301,14 @@ def evaluate_titles_command(
     ] = None,
     tracking_uri: TrackingUriOption = None,
     json_output: JsonOption = False,
+    encoding: EncodingOption = None,
 ) -> None:
     """Score a model on labelled titles: accuracy, macro-F1 and per-class metrics."""
     from training.title_pipeline import evaluate_titles
 
     chosen = [t.strip() for t in targets.split(",")] if targets else None
-    scores = evaluate_titles(
-        model, read_labelled_csvs(data), chosen, tracking_uri=_tracking_uri(tracking_uri)
-    )
+    data_frame = read_labelled_csvs(data, encoding, chosen or ())
+    scores = evaluate_titles(model, data_frame, chosen, tracking_uri=_tracking_uri(tracking_uri))
     if json_output:
         typer.echo(json.dumps(scores, indent=2))
         return

@@ -24,10 +24,13 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from buying_groups.domain.accounts import Account, find_cycle
 from buying_groups.domain.persons import Activity, Person
 from buying_groups.imports.sources import RawRow, Source, iter_rows
+from buying_groups.input_files import shorten
 from buying_groups.storage.bulk import execute_many
 from buying_groups.storage.tables import AccountRow, ActivityRow, PersonRow, table_of
 
 Progress = Callable[[int], None]
+#: Longest reason in a report; the values a reason quotes are cut shorter (``shorten``).
+MAX_REASON = 300
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,16 @@ class RejectedRow:
     external_id: str | None
     errors: tuple[FieldError, ...]
 
+    @classmethod
+    def of(cls, line: int, external_id: Any, errors: Iterable[FieldError]) -> RejectedRow:
+        """The rejection as reported: the id as text, the id and reasons cut to a readable size.
+
+        A rejected value is echoed back; a 1 MB id must not make a 1 MB report.
+        """
+        shown = None if external_id is None else shorten(external_id)
+        cut = tuple(FieldError(shorten(e.field), shorten(e.reason, MAX_REASON)) for e in errors)
+        return cls(line, shown, cut)
+
 
 @dataclass
 class ImportReport:
@@ -63,7 +76,7 @@ class ImportReport:
 
     def reject(self, line: int, external_id: str | None, field_name: str, reason: str) -> None:
         """Record one refused row."""
-        self.rejected.append(RejectedRow(line, external_id, (FieldError(field_name, reason),)))
+        self.rejected.append(RejectedRow.of(line, external_id, [FieldError(field_name, reason)]))
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready summary."""
@@ -98,10 +111,10 @@ def _validate(raw: RawRow, model: type[BaseModel], report: ImportReport) -> Base
     try:
         return model.model_validate(raw.values)
     except PydanticValidationError as exc:
-        errors = tuple(
+        errors = [
             FieldError(".".join(str(p) for p in e["loc"]) or "", e["msg"]) for e in exc.errors()
-        )
-        report.rejected.append(RejectedRow(raw.line, external_id, errors))
+        ]
+        report.rejected.append(RejectedRow.of(raw.line, external_id, errors))
         return None
 
 
@@ -182,12 +195,17 @@ ACCOUNT_COLUMNS = ("external_id", "name")
 
 
 def import_accounts(
-    engine: Engine, source: Source, *, chunk_size: int = 5000, progress: Progress | None = None
+    engine: Engine,
+    source: Source,
+    *,
+    chunk_size: int = 5000,
+    progress: Progress | None = None,
+    encoding: str | None = None,
 ) -> ImportReport:
     """Upsert accounts; parents may be in the file or already stored; cycles are refused."""
     report = ImportReport("accounts")
     rows: dict[str, tuple[int, Account]] = {}
-    for raw in iter_rows(source, ACCOUNT_COLUMNS):
+    for raw in iter_rows(source, ACCOUNT_COLUMNS, encoding):
         account = _validate(raw, Account, report)
         if isinstance(account, Account):
             if account.external_id in rows:
@@ -219,11 +237,12 @@ def _drop_bad_parents(
     for ext, (line, account) in list(rows.items()):
         parent = account.parent_external_id
         if parent is not None and parent not in rows and parent not in parents:
-            report.reject(line, ext, "parent_external_id", f"unknown parent account {parent!r}")
+            reason = f"unknown parent account {shorten(parent)!r}"
+            report.reject(line, ext, "parent_external_id", reason)
             del rows[ext]
     parents.update({ext: acc.parent_external_id for ext, (_, acc) in rows.items()})
     while cycle := find_cycle(parents):
-        chain = " -> ".join([*cycle, cycle[0]])
+        chain = shorten(" -> ".join([*cycle, cycle[0]]), 200)
         for ext in (e for e in cycle if e in rows):
             line, _ = rows.pop(ext)
             report.reject(line, ext, "parent_external_id", f"would create a cycle: {chain}")
@@ -274,12 +293,17 @@ PERSON_COLUMNS = ("external_id", "account_external_id")
 
 
 def import_persons(
-    engine: Engine, source: Source, *, chunk_size: int = 5000, progress: Progress | None = None
+    engine: Engine,
+    source: Source,
+    *,
+    chunk_size: int = 5000,
+    progress: Progress | None = None,
+    encoding: str | None = None,
 ) -> ImportReport:
     """Upsert persons; each must belong to a stored account."""
     report = ImportReport("persons")
     table = table_of(AccountRow)
-    for chunk in _chunks(iter_rows(source, PERSON_COLUMNS), chunk_size):
+    for chunk in _chunks(iter_rows(source, PERSON_COLUMNS, encoding), chunk_size):
         people = [
             (raw.line, p)
             for raw in chunk
@@ -293,7 +317,7 @@ def import_persons(
         for line, person in people:
             account_id = accounts.get(person.account_external_id)
             if account_id is None:
-                reason = f"unknown account {person.account_external_id!r}"
+                reason = f"unknown account {shorten(person.account_external_id)!r}"
                 report.reject(line, person.external_id, "account_external_id", reason)
                 continue
             values = person.model_dump(exclude={"account_external_id"}) | {"account_id": account_id}
@@ -325,11 +349,16 @@ def _utc(moment: datetime) -> datetime:
 
 
 def import_activities(
-    engine: Engine, source: Source, *, chunk_size: int = 5000, progress: Progress | None = None
+    engine: Engine,
+    source: Source,
+    *,
+    chunk_size: int = 5000,
+    progress: Progress | None = None,
+    encoding: str | None = None,
 ) -> ImportReport:
     """Upsert activities; each must belong to a stored person."""
     report = ImportReport("activities")
-    for chunk in _chunks(iter_rows(source, ACTIVITY_COLUMNS), chunk_size):
+    for chunk in _chunks(iter_rows(source, ACTIVITY_COLUMNS, encoding), chunk_size):
         acts = [
             (raw.line, a)
             for raw in chunk
@@ -343,7 +372,7 @@ def import_activities(
             person_id = persons.get(act.person_external_id)
             key = activity_key(act)
             if person_id is None:
-                reason = f"unknown person {act.person_external_id!r}"
+                reason = f"unknown person {shorten(act.person_external_id)!r}"
                 report.reject(line, key, "person_external_id", reason)
                 continue
             values = {

@@ -13,12 +13,16 @@ from typing import Any, TypeAlias
 import pandas as pd
 
 from buying_groups.domain.errors import InvariantError
+from buying_groups.input_files import InputFileError, open_text, shorten
 
 Source: TypeAlias = Path | str | pd.DataFrame | Sequence[Mapping[str, Any]]
 
 
 class ImportFormatError(InvariantError):
-    """The file as a whole cannot be read (unknown format, missing required column)."""
+    """The records as a whole cannot be read (unknown format, missing required column).
+
+    Files that cannot be read raise ``InputFileError`` instead, which names file and line.
+    """
 
 
 @dataclass(frozen=True)
@@ -30,15 +34,21 @@ class RawRow:
     error: str | None = None
 
 
-def iter_rows(source: Source, required: tuple[str, ...]) -> Iterator[RawRow]:
+def iter_rows(
+    source: Source, required: tuple[str, ...], encoding: str | None = None
+) -> Iterator[RawRow]:
     """Yield the rows of a CSV/JSONL file or a DataFrame.
 
     Args:
         source: a path ending in .csv, .jsonl or .ndjson, a DataFrame, or a list of records.
         required: columns the source must have, checked before any row is read.
+        encoding: a file's encoding (default: its byte-order mark's, else UTF-8).
 
     Returns:
         Rows numbered like an editor shows them (CSV header = line 1; DataFrame row 1 = 1).
+
+    Raises:
+        InputFileError: a file is missing, undecodable, empty, or lacks a required column.
     """
     if isinstance(source, pd.DataFrame):
         _check_columns(list(source.columns), required)
@@ -46,14 +56,12 @@ def iter_rows(source: Source, required: tuple[str, ...]) -> Iterator[RawRow]:
     if not isinstance(source, Path | str):
         return _record_rows(source, required)
     path = Path(source)
-    if not path.is_file():
-        raise ImportFormatError(f"no such file: {path}", field="file")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _csv_rows(path, required)
+        return _csv_rows(path, required, encoding)
     if suffix in (".jsonl", ".ndjson"):
-        return _jsonl_rows(path, required)
-    raise ImportFormatError(f"unsupported file type {suffix!r}: use .csv or .jsonl", field="file")
+        return _jsonl_rows(path, required, encoding)
+    raise InputFileError(path, f"unsupported file type {shorten(suffix)!r}: use .csv or .jsonl")
 
 
 def _check_columns(columns: list[str], required: tuple[str, ...]) -> None:
@@ -91,23 +99,48 @@ def _record_rows(
         yield RawRow(number, {str(k): _clean(v) for k, v in record.items()}, error)
 
 
-def _csv_rows(path: Path, required: tuple[str, ...]) -> Iterator[RawRow]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+def _csv_rows(path: Path, required: tuple[str, ...], encoding: str | None) -> Iterator[RawRow]:
+    with open_text(path, encoding, newline="") as handle:
         reader = csv.DictReader(handle)
-        _check_columns(list(reader.fieldnames or []), required)
-        start = reader.line_num + 1
-        for row in reader:
-            extra = row.pop(None, None)
-            # CSV values are strings (None only for missing trailing fields): a fast path.
-            values = {k: (v.strip() or None) if v else None for k, v in row.items()}
-            error = f"{len(extra)} value(s) more than the header has" if extra else None
-            yield RawRow(start, values, error)
+        try:
+            _check_header(path, reader.fieldnames, required)
             start = reader.line_num + 1
+            for row in reader:
+                extra = row.pop(None, None)
+                # CSV values are strings (None only for missing trailing fields): a fast path.
+                values = {k: (v.strip() or None) if v else None for k, v in row.items()}
+                error = f"{len(extra)} value(s) more than the header has" if extra else None
+                yield RawRow(start, values, error)
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            # DictReader.line_num lags a row behind; its reader's counts the failing line.
+            raise InputFileError(path, csv_problem(exc), reader.reader.line_num) from None
 
 
-def _jsonl_rows(path: Path, required: tuple[str, ...]) -> Iterator[RawRow]:
+def csv_problem(error: csv.Error) -> str:
+    """What a csv module error means, in words a person can act on."""
+    if "field larger than field limit" in str(error):
+        limit = csv.field_size_limit()
+        return f"a field is longer than {limit:,} characters, the most a CSV field may hold"
+    return f"not valid CSV: {error}"
+
+
+def _check_header(path: Path, header: Sequence[str] | None, required: tuple[str, ...]) -> None:
+    if not header or not any(name.strip() for name in header):
+        raise InputFileError(path, "no header line (the first line must name the columns)", 1)
+    missing = [c for c in required if c not in header]
+    if missing:
+        found = shorten(",".join(header))
+        reason = (
+            f"missing required column(s): {', '.join(missing)}; the first line must be the "
+            f"header (found: {found})"
+        )
+        raise InputFileError(path, reason, 1)
+
+
+def _jsonl_rows(path: Path, required: tuple[str, ...], encoding: str | None) -> Iterator[RawRow]:
     checked = False
-    with path.open(encoding="utf-8-sig") as handle:
+    with open_text(path, encoding) as handle:
         for number, text in enumerate(handle, start=1):
             if not text.strip():
                 continue
@@ -120,6 +153,13 @@ def _jsonl_rows(path: Path, required: tuple[str, ...]) -> Iterator[RawRow]:
                 yield RawRow(number, {}, "a line must hold a JSON object")
                 continue
             if not checked:
-                _check_columns(list(data), required)
+                _check_record(path, number, list(data), required)
                 checked = True
             yield RawRow(number, {k: _clean(v) for k, v in data.items()})
+
+
+def _check_record(path: Path, line: int, keys: list[str], required: tuple[str, ...]) -> None:
+    missing = [c for c in required if c not in keys]
+    if missing:
+        reason = f"missing required field(s): {', '.join(missing)} (in the first record)"
+        raise InputFileError(path, reason, line)

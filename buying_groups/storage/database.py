@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +12,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -81,3 +83,17 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: commit when the block ends, roll back on any error."""
     with factory() as session, session.begin():
         yield session
+
+
+def missing_table(error: DBAPIError) -> str | None:
+    """The table an error says does not exist (SQLite, PostgreSQL), else ``None``.
+
+    A command run before ``db upgrade`` fails this way; the CLI then says how to fix it.
+    """
+    message = str(error.orig)
+    if found := re.match(r"no such table: (\S+)", message):  # SQLite
+        return found[1]
+    if getattr(error.orig, "sqlstate", None) == "42P01":  # PostgreSQL undefined_table
+        found = re.search(r'relation "([^"]+)" does not exist', message)
+        return found[1] if found else "?"
+    return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -9,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from buying_groups.imports.loader import import_accounts, import_activities, import_persons
-from buying_groups.imports.sources import ImportFormatError
+from buying_groups.input_files import InputFileError
 from buying_groups.storage.tables import AccountRow, ActivityRow, PersonRow
 
 
@@ -126,7 +127,7 @@ def test_jsonl_import_reports_broken_lines(engine: Engine, tmp_path: Path) -> No
 
 
 def test_missing_required_column_fails_before_any_row(engine: Engine, tmp_path: Path) -> None:
-    with pytest.raises(ImportFormatError, match="account_external_id"):
+    with pytest.raises(InputFileError, match="account_external_id"):
         import_persons(engine, _write(tmp_path / "p.csv", "external_id,job_title\nP1,CTO\n"))
 
 
@@ -163,3 +164,59 @@ def test_activities_are_idempotent_without_external_ids(engine: Engine, tmp_path
     assert (first.inserted, second.inserted, second.updated) == (2, 0, 2)
     assert {r.errors[0].field for r in first.rejected} == {"type", "person_external_id"}
     assert _count(engine, ActivityRow) == 2
+
+
+def test_a_huge_rejected_value_is_cut_in_the_report(engine: Engine) -> None:
+    huge = "x" * 1_000_000
+    report = import_persons(
+        engine,
+        [
+            {"external_id": huge, "account_external_id": "A1"},
+            {"external_id": "P2", "account_external_id": huge},
+        ],
+    )
+    too_long, unknown = report.rejected
+    assert too_long.external_id == "x" * 80 + "… (1,000,000 characters)"
+    assert unknown.errors[0].field == "account_external_id"
+    assert len(json.dumps(report.as_dict())) < 2_000
+
+
+def test_a_cycle_of_huge_ids_is_cut_in_the_reason(engine: Engine) -> None:
+    first, second = "a" * 100, "b" * 100
+    rows = [
+        {"external_id": first, "name": "A", "parent_external_id": second},
+        {"external_id": second, "name": "B", "parent_external_id": first},
+    ]
+    report = import_accounts(engine, rows)
+    assert {r.errors[0].field for r in report.rejected} == {"parent_external_id"}
+    assert all(len(r.errors[0].reason) < 300 for r in report.rejected)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "words"),
+    [
+        ("latin.csv", "external_id,name\nA1,Café\n".encode("latin-1"), ["line 2", "UTF-8"]),
+        ("empty.csv", b"", ["empty"]),
+        ("blank.jsonl", b"", ["empty"]),
+        ("field.csv", b"external_id,name\nA1," + b"x" * 200_000 + b"\n", ["line 2", "131,072"]),
+        ("data.xlsx", b"PK\x03\x04", ["unsupported file type '.xlsx'"]),
+    ],
+)
+def test_unreadable_files_name_file_and_line(
+    engine: Engine, tmp_path: Path, name: str, content: bytes, words: list[str]
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputFileError) as raised:
+        import_accounts(engine, path)
+    message = str(raised.value)
+    assert message.startswith(str(path)) and "\n" not in message
+    for word in words:
+        assert word in message
+    assert _count(engine, AccountRow) == 0
+
+
+def test_a_latin1_file_imports_with_its_encoding(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes("external_id,name\nA1,Café\n".encode("latin-1"))
+    assert import_accounts(engine, path, encoding="latin-1").inserted == 1

@@ -32,6 +32,7 @@ from buying_groups.storage.tables import (
     RoleRow,
     SolutionInterestRow,
 )
+from buying_groups_cli.main import app as cli_app
 from training.cli import train_app
 from training.role_data import NO_ROLE, role_training_data
 from training.role_pipeline import (
@@ -342,10 +343,9 @@ def test_cli_trains_roles_and_prints_json(crm, store) -> None:
     summary = json.loads(result.stdout[result.stdout.index("{") :])
     assert summary["evaluation_set"] == "weak" and summary["version"] == "1"
     assert summary["labels"]["confirmed"] == {"Decision Maker": 1}
-    missing = runner.invoke(
-        train_app, ["roles", "--solution-interest", "Nope", "--database-url", url]
-    )
-    assert missing.exit_code == 1 and "Nope" in missing.output
+    args = ["--solution-interest", "Nope", "--database-url", url, "--tracking-uri"]
+    missing = runner.invoke(cli_app, ["train", "roles", *args, store.tracking_uri])
+    assert missing.exit_code == 2 and "Nope" in missing.stderr
 
 
 def test_the_role_model_reads_the_inferred_persona(crm, store, embedder_of_size, trained) -> None:
