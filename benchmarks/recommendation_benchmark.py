@@ -43,8 +43,8 @@ from role_model_benchmark import (
 )
 from sqlalchemy import Engine, delete, insert, select
 
+from buying_groups.assignment.rules import RuleMatcher
 from buying_groups.demo.crm import DEMO_REFERENCE_DATE
-from buying_groups.generation.matching import RuleMatcher
 from buying_groups.generation.recommendations import RecommendationService
 from buying_groups.ml.registry import load_champion
 from buying_groups.ml.title_classifier import TitleClassifier

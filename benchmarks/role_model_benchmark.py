@@ -36,11 +36,11 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, insert, select
 
+from buying_groups.assignment.rules import RuleMatcher
 from buying_groups.demo.crm import DEMO_REFERENCE_DATE
 from buying_groups.demo.seed import seed_demo
 from buying_groups.demo.titles import clean_titles
 from buying_groups.domain.role_templates import RoleCard
-from buying_groups.generation.matching import RuleMatcher
 from buying_groups.ml.embedders import SparseTfidfEmbedder
 from buying_groups.ml.persona import FittedModel
 from buying_groups.ml.title_classifier import TitleClassifier

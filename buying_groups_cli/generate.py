@@ -8,12 +8,15 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from sqlalchemy import Engine
 
+from buying_groups.assignment import RuleMatcher
 from buying_groups.domain.errors import DomainError
 from buying_groups.generation import GenerationReport, run_generation
 from buying_groups.ml.title_classifier import TitleClassifier
 from buying_groups.settings import get_settings
-from buying_groups.storage.database import make_engine
+from buying_groups.storage.configuration_repository import ConfigurationRepository
+from buying_groups.storage.database import make_engine, make_session_factory
 from buying_groups_cli.output import fail, print_json, progress_bar
 
 
@@ -42,6 +45,9 @@ def generate(
     role_model, version = (None, None)
     if mode != "rules":
         role_model, version = champion_role_model(settings.mlflow_tracking_uri, solution_interest)
+    title_model = None
+    if _cards_read_inferred(engine, solution_interest):
+        title_model = champion_title_model(settings.mlflow_tracking_uri, settings.title_model_name)
     try:
         with progress_bar("accounts", None, quiet=as_json) as advance:
             report = run_generation(
@@ -51,6 +57,7 @@ def generate(
                 mode=mode,
                 role_model=role_model,
                 model_version=version,
+                title_model=title_model,
                 job_id=job_id,
                 idempotency_key=idempotency_key,
                 progress=advance,
@@ -73,6 +80,32 @@ def champion_role_model(
     if loaded is None or not isinstance(loaded[0], TitleClassifier):
         return None, None  # run_generation says how to train one
     return loaded[0], loaded[1]
+
+
+def champion_title_model(tracking_uri: str, name: str) -> TitleClassifier | None:
+    """The title champion, whose function, seniority and persona cards may test; None if
+    there is none (such cards then see those attributes absent)."""
+    from buying_groups.ml.registry import MissingStoreError, load_champion
+
+    try:
+        loaded = load_champion(tracking_uri, name)
+    except MissingStoreError:
+        return None  # nothing trained yet: the rules run without inferred attributes
+    if loaded is None or not isinstance(loaded[0], TitleClassifier):
+        return None
+    return loaded[0]
+
+
+def _cards_read_inferred(engine: Engine, solution_interest: str) -> bool:
+    """Whether the interest's live template tests what a model infers from the title."""
+    with make_session_factory(engine)() as session:
+        configuration = ConfigurationRepository(session)
+        try:
+            interest = configuration.get_solution_interest(solution_interest)
+            cards = configuration.get_template(interest.role_template).cards
+        except DomainError:
+            return False  # run_generation names what is missing
+    return RuleMatcher(cards).reads_inferred
 
 
 def _summary(report: GenerationReport) -> str:

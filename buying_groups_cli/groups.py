@@ -166,18 +166,21 @@ def groups_recommend(
     from buying_groups.settings import get_settings
     from buying_groups.storage.configuration_repository import ConfigurationRepository
     from buying_groups.storage.crm_repository import CrmRepository
-    from buying_groups_cli.generate import champion_role_model
+    from buying_groups_cli.generate import champion_role_model, champion_title_model
 
     with reading() as session:  # typos are said before a model is loaded
         ConfigurationRepository(session).get_solution_interest(solution_interest)
         CrmRepository(session).get_account(account)
+    settings = get_settings()
     try:
-        model, version = champion_role_model(get_settings().mlflow_tracking_uri, solution_interest)
+        model, version = champion_role_model(settings.mlflow_tracking_uri, solution_interest)
+        title_model = champion_title_model(settings.mlflow_tracking_uri, settings.title_model_name)
     except Exception as exc:  # a broken registry is said plainly; rules still answer
         typer.echo(f"warning: no role model ({exc}); rules only", err=True)
-        model, version = None, None
+        model, version, title_model = None, None, None
     with reading() as session:
-        answer = RecommendationService(session, model, version).recommend(
+        service = RecommendationService(session, model, version, title_model=title_model)
+        answer = service.recommend(
             solution_interest, account, role=role, limit=limit, hierarchy=hierarchy
         )
     if as_json:

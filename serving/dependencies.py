@@ -7,9 +7,11 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from buying_groups.settings import Settings
+from serving.job_runner import JobRunner
+from serving.models import ModelSet, ModelStore
 
 
 def get_settings(request: Request) -> Settings:
@@ -35,7 +37,37 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+# Async: a sync dependency costs a thread-pool hop per request (the prediction route's
+# budget is a few milliseconds).
+async def get_model_store(request: Request) -> ModelStore:
+    """The models the app loaded (swapped atomically when a champion alias moves)."""
+    store: ModelStore = request.app.state.models
+    return store
+
+
+async def get_models(request: Request) -> ModelSet:
+    """The models loaded now, one set for the whole request (an empty set: rules-only)."""
+    store: ModelStore = request.app.state.models
+    return store.current
+
+
+async def get_session_factory(request: Request) -> sessionmaker[Session]:
+    """Sessions on the app's database, for work done off the request's own transaction."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    return factory
+
+
+async def get_job_runner(request: Request) -> JobRunner:
+    """The background runner of generation jobs."""
+    runner: JobRunner = request.app.state.job_runner
+    return runner
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ModelStoreDep = Annotated[ModelStore, Depends(get_model_store)]
+ModelsDep = Annotated[ModelSet, Depends(get_models)]
+SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
+JobRunnerDep = Annotated[JobRunner, Depends(get_job_runner)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 LimitDep = Annotated[int, Query(ge=1, le=500, description="Page size (at most 500).")]

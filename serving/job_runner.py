@@ -7,7 +7,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from sqlalchemy import Engine, select
 
-from buying_groups.generation.jobs import GenerationMode, JobState, get_job, run_job
+from buying_groups.generation.jobs import JobState, get_job, run_job
 from buying_groups.storage.database import make_session_factory
 from buying_groups.storage.tables import GenerationJobRow
 from serving.models import LoadedModel, ModelStore
@@ -34,11 +34,13 @@ class JobRunner:
             log.exception("generation job %s could not start", job_id)
             return
         try:
+            title = self.models.current.title if self.models is not None else None
             run_job(
                 self.engine,
                 job_id,
                 role_model=loaded.classifier if loaded else None,
                 model_version=loaded.version if loaded else None,
+                title_model=title.classifier if title else None,
             )
         except Exception as exc:
             # A failure once running is logged by run_job with its traceback, under the
@@ -46,13 +48,14 @@ class JobRunner:
             log.warning("generation job %s stopped: %s: %s", job_id, type(exc).__name__, exc)
 
     def _role_model(self, job_id: int) -> LoadedModel | None:
-        """The role model a model or hybrid job needs, as loaded when the job starts.
+        """The interest's role model as loaded when the job starts: model and hybrid jobs
+        need it, and a rules job's cards may test its role probabilities.
 
         Looked up now, not when the job was queued: a job resumed at start-up runs with
         the champion loaded by then.
         """
         report = get_job(self.engine, job_id)
-        if report.mode == GenerationMode.RULES or self.models is None:
+        if self.models is None:
             return None
         return self.models.current.roles.get(report.solution_interest)
 

@@ -44,10 +44,10 @@ import pandas as pd
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, aliased
 
+from buying_groups.assignment.rules import RuleMatcher
 from buying_groups.domain.conditions import AttributeCondition, Condition
 from buying_groups.domain.reviews import ReviewDecision
 from buying_groups.domain.role_templates import RoleCard
-from buying_groups.generation.matching import RuleMatcher
 from buying_groups.ml.role_predictions import NO_ROLE
 from buying_groups.storage.configuration_repository import ConfigurationRepository
 from buying_groups.storage.database import make_session_factory, unit_of_work

@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from buying_groups.domain.conditions import PersonFacts
+from buying_groups.assignment import (
+    NO_ROLE,
+    CardMatch,
+    Mode,
+    ModelAnswer,
+    Outcome,
+    PersonRecord,
+    RuleMatcher,
+    Thresholds,
+    TitleInsights,
+    decide,
+)
 from buying_groups.domain.errors import ConflictError
-from buying_groups.ml.role_predictions import NO_ROLE, RuleRoles, predict_roles
+from buying_groups.generation import store
 from buying_groups.ml.title_classifier import TitleClassifier
 from buying_groups.storage.audience_preview import select_audience
 from buying_groups.storage.configuration_repository import ConfigurationRepository
@@ -39,20 +51,33 @@ class Disagreement:
 
 @dataclass
 class Comparison:
-    """Agreement of rules and model over the persons of an interest's accounts."""
+    """Rules against the model over the persons of an interest's accounts.
+
+    ``agreements`` and ``agreement_rate`` count only persons at least one side puts in a
+    role: persons neither places (``no_role_both``, usually most of a CRM) would make any
+    two assigners look alike. ``kappa`` is Cohen's kappa over every person, agreement
+    beyond what the two sides' label frequencies give by chance.
+    """
 
     solution_interest: str
     audience: str | None
     persons: int = 0
     agreements: int = 0
+    no_role_both: int = 0
+    kappa: float | None = None
     confusion: dict[str, dict[str, int]] = field(default_factory=dict)
     disagreements: list[Disagreement] = field(default_factory=list)
     disagreements_total: int = 0
 
     @property
+    def placed(self) -> int:
+        """Persons at least one side puts in a role."""
+        return self.persons - self.no_role_both
+
+    @property
     def agreement_rate(self) -> float | None:
-        """Share of persons both place in the same role (no role counts as a role)."""
-        return self.agreements / self.persons if self.persons else None
+        """Share of the placed persons both sides put in the same role."""
+        return self.agreements / self.placed if self.placed else None
 
 
 def compare_assignments(
@@ -60,14 +85,18 @@ def compare_assignments(
     solution_interest: str,
     role_model: TitleClassifier | None,
     *,
+    title_model: TitleClassifier | None = None,
     audience: str | None = None,
     limit: int = 100,
+    as_of: datetime | None = None,
 ) -> Comparison:
-    """Rule role (the live template's first matching card, from what a title-level rule
-    can see: title, department, country) against the role model's answer, per person.
+    """The rules' role against the role model's, per person, both decided by the assignment
+    core as a generation job would (rules mode against model mode): cards see every
+    attribute, engagement at ``as_of`` (default now) and what ``title_model`` infers
+    included; a model answer below the interest's accept threshold is no role.
 
     Persons are those of the audience's accounts, or of the accounts that have a group for
-    the interest. A model answer below the interest's accept threshold counts as no role.
+    the interest.
     """
     if role_model is None:
         raise RoleModelMissingError(
@@ -76,52 +105,102 @@ def compare_assignments(
         )
     configuration = ConfigurationRepository(session)
     interest = configuration.get_solution_interest(solution_interest)
-    rules = RuleRoles(configuration.get_template(interest.role_template).cards)
+    cards = configuration.get_template(interest.role_template).cards
+    insights = TitleInsights(title_model, role_model)
+    matcher = RuleMatcher(cards, insights)
+    thresholds = Thresholds(interest.model_accept_threshold, interest.model_review_threshold)
+    assignable = frozenset(card.role for card in cards)
     persons = _persons(session, interest.name, audience, configuration)
-    titles = sorted({p[2] or "" for p in persons})
-    model_roles = _model_roles(role_model, titles, interest.model_accept_threshold)
+    engagement = store.person_engagement_by_id(session.connection(), as_of or datetime.now(UTC))
+    insights.predict(p.record.job_title for p in persons)
     result = Comparison(interest.name, audience)
     counts: Counter[tuple[str, str]] = Counter()
-    for person, account, title, department, country in persons:
-        facts = PersonFacts(job_title=title, department=department, country=country)
-        rule = rules.role(facts)
-        rule_role = rule.label or NO_ROLE
-        model_role, confidence = model_roles[title or ""]
+    for person in persons:
+        record = person.record
+        score = float(engagement[record.person_id]) if record.person_id < len(engagement) else 0.0
+        rule = matcher.match(record, score)
+        rule_role = _role(decide(Mode.RULES, rule, None, thresholds, assignable))
+        answer = insights.answer(record.job_title)
+        model_role = _role(decide(Mode.MODEL, None, answer, thresholds, assignable))
         counts[(rule_role, model_role)] += 1
         if rule_role != model_role:
             result.disagreements_total += 1
             if len(result.disagreements) < limit:
-                fired = rule.evidence.get("fired")
                 result.disagreements.append(
-                    Disagreement(person, account, title, rule_role, fired, model_role, confidence)
+                    _disagreement(person, rule, rule_role, model_role, answer)
                 )
-    result.persons = sum(counts.values())
-    result.agreements = sum(n for (by_rule, by_model), n in counts.items() if by_rule == by_model)
-    for (by_rule, by_model), n in sorted(counts.items()):
-        result.confusion.setdefault(by_rule, {})[by_model] = n
+    _summarise(result, counts)
     return result
 
 
-def _model_roles(
-    model: TitleClassifier, titles: list[str], threshold: float
-) -> dict[str, tuple[str, float]]:
-    """Per distinct title: the model's role (no role below ``threshold``) and confidence."""
-    answers = predict_roles(titles, title_model=None, role_model=model) if titles else []
-    roles: dict[str, tuple[str, float]] = {}
-    for title, answer in zip(titles, answers, strict=True):
-        assert answer.role is not None
-        confidence = answer.role.confidence or 0.0
-        label = answer.role.label
-        roles[title] = (
-            label if label is not None and confidence >= threshold else NO_ROLE,
-            confidence,
-        )
-    return roles
+def _role(outcome: Outcome) -> str:
+    """The role a side assigns, "No role" when it assigns nobody (a review is no role)."""
+    return outcome.role if outcome.assign is not None and outcome.role else NO_ROLE
+
+
+def _disagreement(
+    person: _ComparedPerson,
+    rule: CardMatch | None,
+    rule_role: str,
+    model_role: str,
+    answer: ModelAnswer | None,
+) -> Disagreement:
+    return Disagreement(
+        person.external_id,
+        person.account_external_id,
+        person.record.job_title,
+        rule_role,
+        rule.evidence["condition"] if rule is not None else None,
+        model_role,
+        answer.confidence if answer is not None else 0.0,
+    )
+
+
+def _summarise(result: Comparison, counts: Counter[tuple[str, str]]) -> None:
+    """Totals, agreement among placed persons, kappa and the confusion table."""
+    result.persons = sum(counts.values())
+    result.no_role_both = counts[(NO_ROLE, NO_ROLE)]
+    result.agreements = sum(
+        n for (by_rule, by_model), n in counts.items() if by_rule == by_model != NO_ROLE
+    )
+    result.kappa = cohen_kappa(counts)
+    for (by_rule, by_model), n in sorted(counts.items()):
+        result.confusion.setdefault(by_rule, {})[by_model] = n
+
+
+def cohen_kappa(counts: Mapping[tuple[str, str], int]) -> float | None:
+    """Cohen's kappa of two raters from (label by one, label by the other) -> count.
+
+    1 is perfect agreement, 0 what chance gives; None without persons, or when both raters
+    give everyone one and the same label (chance agreement is then 1: kappa is undefined).
+    """
+    total = sum(counts.values())
+    if not total:
+        return None
+    observed = sum(n for (a, b), n in counts.items() if a == b) / total
+    first: Counter[str] = Counter()
+    second: Counter[str] = Counter()
+    for (a, b), n in counts.items():
+        first[a] += n
+        second[b] += n
+    expected = sum(first[label] * second[label] for label in first) / total**2
+    if expected == 1:
+        return None
+    return (observed - expected) / (1 - expected)
+
+
+@dataclass(frozen=True)
+class _ComparedPerson:
+    """A person of the comparison: the record the core reads and the ids shown."""
+
+    record: PersonRecord
+    external_id: str
+    account_external_id: str
 
 
 def _persons(
     session: Session, interest: str, audience: str | None, configuration: ConfigurationRepository
-) -> list[Any]:
+) -> list[_ComparedPerson]:
     if audience is not None:
         account_ids = list(select_audience(session, configuration.get_audience(audience)))
     else:
@@ -132,21 +211,26 @@ def _persons(
                 .where(SolutionInterestRow.name == interest, BuyingGroupRow.is_deleted.is_(False))
             )
         )
-    rows: list[Any] = []
+    persons: list[_ComparedPerson] = []
     # Chunks keep the IN list under SQLite's bound-parameter limit.
     for start in range(0, len(account_ids), 10_000):
         chunk = account_ids[start : start + 10_000]
         query = (
             select(
-                PersonRow.external_id,
-                AccountRow.external_id,
+                PersonRow.id,
+                PersonRow.account_id,
                 PersonRow.job_title,
                 PersonRow.department,
                 PersonRow.country,
+                PersonRow.email,
+                PersonRow.external_id,
+                AccountRow.external_id,
             )
             .join(AccountRow, PersonRow.account_id == AccountRow.id)
             .where(PersonRow.account_id.in_(chunk))
             .order_by(PersonRow.external_id)
         )
-        rows.extend(session.execute(query).all())
-    return rows
+        for row in session.execute(query):
+            persons.append(_ComparedPerson(PersonRecord(*row[:6]), row[6], row[7]))
+    persons.sort(key=lambda p: p.external_id)
+    return persons

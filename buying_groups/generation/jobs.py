@@ -19,8 +19,9 @@ written for the caller, keep their own message.
 Modes: "rules" assigns by the live template's cards; "model" by the interest's role model
 (a TitleClassifier whose target is the role, with a "No role" class); "hybrid" by both, the
 rule winning and the model filling the rest, with review items where they disagree or the
-model is unsure (see ``model_roles``). The caller hands the role model in: serving from its
-loaded champions, the CLI from the registry.
+model is unsure (``buying_groups.assignment.choice``). The caller hands the models in:
+serving from its loaded champions, the CLI from the registry. Cards that test function,
+seniority or persona read what the title model infers, in every mode.
 """
 
 from __future__ import annotations
@@ -39,19 +40,23 @@ from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from buying_groups.assignment import (
+    CRM_TEXT_ATTRIBUTES,
+    NO_ROLE,
+    CardMatch,
+    Mode,
+    ModelAnswer,
+    Outcome,
+    RuleMatcher,
+    Thresholds,
+    TitleInsights,
+    decide,
+)
 from buying_groups.domain.errors import ConflictError, DomainError, InvariantError, NotFoundError
 from buying_groups.domain.groups import MemberSource
 from buying_groups.generation import store
 from buying_groups.generation.context import JobContext, load_context, resolve_names
 from buying_groups.generation.events import record_batch_events
-from buying_groups.generation.matching import CRM_TEXT_ATTRIBUTES, CardMatch, RuleMatcher
-from buying_groups.generation.model_roles import (
-    ModelAnswer,
-    ModelRoles,
-    Outcome,
-    Thresholds,
-    choose,
-)
 from buying_groups.generation.reconcile import (
     Assignment,
     GroupScorer,
@@ -59,7 +64,6 @@ from buying_groups.generation.reconcile import (
     MemberPlan,
     reconcile_members,
 )
-from buying_groups.ml.role_predictions import NO_ROLE
 from buying_groups.ml.title_classifier import TitleClassifier
 from buying_groups.scores.engagement import FloatArray
 from buying_groups.storage.database import make_session_factory, unit_of_work
@@ -79,12 +83,8 @@ DEFAULT_BATCH_SIZE: Final = 2_000
 JOBS = table_of(GenerationJobRow)
 
 
-class GenerationMode(StrEnum):
-    """How members are found: the template's rules, a title model, or both."""
-
-    RULES = "rules"
-    MODEL = "model"
-    HYBRID = "hybrid"
+#: How members are found: the template's rules, the role model, or both (the core's Mode).
+GenerationMode = Mode
 
 
 class JobState(StrEnum):
@@ -162,8 +162,13 @@ class _Assigner:
 
     mode: GenerationMode
     matcher: RuleMatcher
-    model: ModelRoles | None
+    insights: TitleInsights
     thresholds: Thresholds
+
+    @property
+    def uses_model(self) -> bool:
+        """Whether the role model decides (model and hybrid modes)."""
+        return self.mode is not GenerationMode.RULES and self.insights.role_model is not None
 
     @property
     def owned(self) -> tuple[str, ...]:
@@ -178,7 +183,7 @@ class _Assigner:
     def attributes(self) -> tuple[str, ...]:
         """The person attributes to read: those the rules test, and the title for the model."""
         used = set(self.matcher.attributes) if self.mode is not GenerationMode.MODEL else set()
-        if self.model is not None:
+        if self.uses_model:
             used.add("job_title")
         return tuple(a for a in CRM_TEXT_ATTRIBUTES if a in used)
 
@@ -194,6 +199,7 @@ def run_generation(
     mode: str = "rules",
     role_model: TitleClassifier | None = None,
     model_version: str | None = None,
+    title_model: TitleClassifier | None = None,
     job_id: int | None = None,
     idempotency_key: str | None = None,
     as_of: datetime | None = None,
@@ -212,6 +218,8 @@ def run_generation(
             (TitleModelRequiredError otherwise).
         role_model: the interest's role model (target: the role, with a "No role" class).
         model_version: the role model's registry version, kept in the evidence.
+        title_model: the title champion; cards that test function, seniority or persona
+            see what it infers (without it those attributes are absent).
         job_id: resume this job instead of creating one.
         idempotency_key: a caller's key; the same key never creates a second job.
         as_of: end of the engagement window; defaults to when the job first started.
@@ -234,6 +242,7 @@ def run_generation(
         job_id,
         role_model=role_model,
         model_version=model_version,
+        title_model=title_model,
         as_of=as_of,
         progress=progress,
         batch_size=batch_size,
@@ -282,6 +291,7 @@ def run_job(
     *,
     role_model: TitleClassifier | None = None,
     model_version: str | None = None,
+    title_model: TitleClassifier | None = None,
     as_of: datetime | None = None,
     progress: Progress | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -296,12 +306,13 @@ def run_job(
     if report.state == JobState.SUCCEEDED:
         return report
     mode = check_mode(report.mode, role_model, report.solution_interest)
-    model = ModelRoles(role_model, model_version) if role_model is not None else None
+    # The role model's answers feed role_probability conditions in every mode.
+    insights = TitleInsights(title_model, role_model, role_model_version=model_version)
     started = _mark_running(engine, job_id)
     step = _Step()
     try:
         changed = _process(
-            engine, report, (mode, model), as_of or started, (progress, step), batch_size
+            engine, report, (mode, insights), as_of or started, (progress, step), batch_size
         )
     except BaseException as exc:
         _mark_failed(engine, job_id, _failure(job_id, exc, step.doing))
@@ -469,7 +480,7 @@ def _batches(items: Sequence[int], size: int) -> Iterator[list[int]]:
 def _process(
     engine: Engine,
     report: GenerationReport,
-    how: tuple[GenerationMode, ModelRoles | None],
+    how: tuple[GenerationMode, TitleInsights],
     as_of: datetime,
     tracking: tuple[Progress | None, _Step],
     batch_size: int,
@@ -490,7 +501,8 @@ def _process(
         )
         engagement = store.person_engagement_by_id(conn, as_of)
     thresholds = Thresholds(context.model_accept_threshold, context.model_review_threshold)
-    assigner = _Assigner(how[0], RuleMatcher(context.cards), how[1], thresholds)
+    mode, insights = how
+    assigner = _Assigner(mode, RuleMatcher(context.cards, insights), insights, thresholds)
     scorer = GroupScorer(context.card_scores)
     step.doing = "writing groups"
     for batch in _batches(pending, batch_size):
@@ -564,7 +576,7 @@ def _process_batch(
     _write_members(conn, plans, all_ids)
     _write_roles(conn, scores, all_ids, store.load_group_roles(conn, list(group_ids.values())))
     counts = _Counts(groups_created=len(created))
-    if assigner.model is not None:
+    if assigner.uses_model:
         proposed = {review.person_id for review in reviews}
         store.withdraw_reviews(conn, context.interest_id, live, proposed)
     counts.reviews_created = store.write_reviews(conn, context.interest_id, reviews)
@@ -591,7 +603,7 @@ def _plan_batch(
     persons = store.load_persons(conn, account_ids, assigner.attributes)
     members = store.load_members(conn, list(group_ids.values()))
     reviews: list[store.ReviewProposal] = []
-    if assigner.model is None:
+    if not assigner.uses_model:
         _rule_matches(assigner.matcher, persons, engagement, matches)
     else:
         protected = _protected_persons(members)
@@ -626,15 +638,15 @@ def _model_matches(
     engagement: FloatArray,
     matches: dict[int, dict[int, Assignment]],
 ) -> list[store.ReviewProposal]:
-    """Fill ``matches`` by rule and model (model_roles.choose); returns the review items."""
-    model = assigner.model
-    assert model is not None
+    """Fill ``matches`` by rule and model (the core's ``decide``); returns the review items."""
+    model = assigner.insights
     hybrid = assigner.mode is GenerationMode.HYBRID
     rules = assigner.matcher.match_many(persons, engagement) if hybrid else [None] * len(persons)
     model.predict(map(itemgetter(2), persons))
     chosen: list[tuple[store.PersonFields, CardMatch | None, Outcome]] = []
     for person, rule in zip(persons, rules, strict=True):
-        outcome = choose(rule, model.answer(person[2]), assigner.thresholds, context.role_ids)
+        answer = model.answer(person[2])
+        outcome = decide(assigner.mode, rule, answer, assigner.thresholds, context.role_ids)
         if outcome.assign is not None or outcome.review is not None:
             chosen.append((person, rule, outcome))
     # Evidence (nearest titles) only for the titles that become members or reviews.
@@ -654,7 +666,7 @@ def _model_matches(
 
 def _review(
     context: JobContext,
-    model: ModelRoles,
+    model: TitleInsights,
     person: store.PersonFields,
     rule: CardMatch | None,
     outcome: Outcome,

@@ -5,8 +5,10 @@ marked ``required_for_completeness`` that have fewer members than ``members_requ
 (or one role asked for by name). Candidates are the persons of the account and of the rest
 of its company (the account tree under its root, whom a group may take as members) who are
 not members of the group and were not removed from it by hand. A candidate's relevance
-for a role is 1 when the role's card fires on them, else the interest's role model's
-probability for that role (when a model is loaded); a person of another account of the
+for a role is 1 when the assignment core's rules give them that role (the first card that
+fires, as a generation job decides: every attribute, engagement and what the title model
+infers included), else the interest's role model's probability for that role (when a model
+is loaded); a person of another account of the
 company counts ``HIERARCHY_FACTOR`` as much; recent activity breaks ties. Where nobody is
 relevant enough, the answer names titles to acquire: the labelled titles the role model
 learned the role from.
@@ -25,11 +27,11 @@ from typing import Any, Final
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from buying_groups.domain.conditions import PersonFacts, compile_condition
+from buying_groups.assignment import CardMatch, PersonRecord, RuleMatcher, TitleInsights
 from buying_groups.domain.errors import ConflictError, InvariantError, NotFoundError
 from buying_groups.domain.groups import MemberSource
 from buying_groups.domain.role_templates import RoleCard
-from buying_groups.generation.matching import email_domain
+from buying_groups.generation import store
 from buying_groups.generation.membership import company_root
 from buying_groups.ml.title_classifier import TitleClassifier
 from buying_groups.storage.audience_preview import descendants
@@ -51,7 +53,6 @@ HIERARCHY_FACTOR: Final = 0.8
 #: Activities in this many days before ``as_of`` break ties (the engagement look-back).
 ACTIVITY_DAYS: Final = 30
 TITLES_TO_ACQUIRE: Final = 5
-_PREDICT_BATCH: Final = 4_096
 #: A removal by these sources means "not a member": generation never adds them back either.
 _DECIDING_SOURCES: Final = frozenset(
     {MemberSource.MANUAL.value, MemberSource.JOURNEY.value, MemberSource.IMPORT.value}
@@ -109,7 +110,7 @@ class _Person:
     job_title: str | None
     account_external_id: str
     same_account: bool
-    facts: PersonFacts
+    record: PersonRecord
 
 
 class RecommendationService:
@@ -120,10 +121,12 @@ class RecommendationService:
         session: Session,
         role_model: TitleClassifier | None = None,
         model_version: str | None = None,
+        title_model: TitleClassifier | None = None,
     ) -> None:
         self.session = session
         self.role_model = role_model
         self.model_version = model_version
+        self.title_model = title_model
 
     def recommend(
         self,
@@ -164,10 +167,12 @@ class RecommendationService:
                     field="role",
                 )
         persons = self._eligible(account_id, set(members) | excluded, hierarchy)
-        probabilities = self._probabilities(persons)
+        insights = TitleInsights(self.title_model, self.role_model)
+        insights.predict(p.job_title for p in persons)
+        rules = self._rules(RuleMatcher(cards, insights), persons, as_of)
         results = []
         for card in wanted:
-            ranked = self._rank(card, persons, probabilities)
+            ranked = self._rank(card, persons, rules, insights)
             top = ranked[: max(limit * 4, limit + 20)]  # activity only reorders near-ties
             activity = self._recent_activity([p.id for p, *_ in top], as_of)
             candidates = [
@@ -189,23 +194,43 @@ class RecommendationService:
             interest.name, account_external_id, group_exists, self.model_version, results
         )
 
+    def _rules(
+        self, matcher: RuleMatcher, persons: list[_Person], as_of: datetime | None
+    ) -> dict[int, CardMatch | None]:
+        """Person id -> the card the core's rules give them (None: no card fires)."""
+        engagement = None
+        if matcher.reads_engagement:
+            moment = as_of or datetime.now(UTC)
+            engagement = store.person_engagement_by_id(self.session.connection(), moment)
+        found = {}
+        for person in persons:
+            score = None
+            if engagement is not None:
+                known = person.id < len(engagement)
+                score = float(engagement[person.id]) if known else 0.0
+            found[person.id] = matcher.match(person.record, score)
+        return found
+
     @staticmethod
     def _rank(
-        card: RoleCard, persons: list[_Person], probabilities: dict[str, dict[str, float]]
+        card: RoleCard,
+        persons: list[_Person],
+        rules: dict[int, CardMatch | None],
+        insights: TitleInsights,
     ) -> list[tuple[_Person, float, str | None, float | None]]:
-        """(person, relevance, rule that fired, model probability), best first, above the
-        minimum relevance. The card is evaluated once per distinct set of facts."""
-        condition = compile_condition(card.conditions) if card.conditions else None
-        fired_by_facts: dict[tuple[str | None, ...], str | None] = {}
+        """(person, relevance, rule that gave the role, model probability), best first,
+        above the minimum relevance."""
         ranked = []
         for person in persons:
-            facts = person.facts
-            key = (facts.job_title, facts.department, facts.country, facts.email_domain)
-            if key not in fired_by_facts:
-                result = condition.evaluate(facts) if condition else None
-                fired_by_facts[key] = None if result is None else result.summary
-            rule = fired_by_facts[key]
-            probability = probabilities.get(_title_key(person.job_title), {}).get(card.role)
+            match = rules[person.id]
+            rule = (
+                match.evidence["condition"]
+                if match is not None and match.role == card.role
+                else None
+            )
+            probability = None
+            if insights.role_model is not None:
+                probability = insights.insight(person.job_title).role_probabilities.get(card.role)
             relevance = 1.0 if rule is not None else (probability or 0.0)
             if not person.same_account:
                 relevance *= HIERARCHY_FACTOR
@@ -311,14 +336,9 @@ class RecommendationService:
             account,
         ) in self.session.execute(query):
             name = " ".join(p for p in (first, last) if p)
-            facts = PersonFacts(
-                job_title=title,
-                department=department,
-                country=country,
-                email_domain=email_domain(email),
-            )
+            record = PersonRecord(pid, aid, title, department, country, email)
             persons.append(
-                _Person(pid, external, name or external, title, account, aid == own, facts)
+                _Person(pid, external, name or external, title, account, aid == own, record)
             )
         return persons
 
@@ -338,21 +358,6 @@ class RecommendationService:
         )
         return {person_id: int(count) for person_id, count in rows}
 
-    def _probabilities(self, persons: list[_Person]) -> dict[str, dict[str, float]]:
-        """Title key -> role -> the role model's probability, once per distinct title."""
-        titles = sorted({key for p in persons if (key := _title_key(p.job_title))})
-        if self.role_model is None or not titles:
-            return {}
-        target = self.role_model.targets_[0]
-        answers: dict[str, dict[str, float]] = {}
-        for start in range(0, len(titles), _PREDICT_BATCH):
-            chunk = titles[start : start + _PREDICT_BATCH]
-            frame = self.role_model.predict_proba(chunk)[target]
-            columns = [str(c) for c in frame.columns]
-            for title, row in zip(chunk, frame.to_numpy(), strict=True):
-                answers[title] = dict(zip(columns, (float(v) for v in row), strict=True))
-        return answers
-
     def _titles_to_acquire(self, role: str) -> list[str]:
         """Titles the role model learned ``role`` from (what to look for elsewhere)."""
         if self.role_model is None:
@@ -364,11 +369,6 @@ class RecommendationService:
         for title in titles:
             first_spelling.setdefault(str(title).strip().casefold(), str(title).strip())
         return list(first_spelling.values())[:TITLES_TO_ACQUIRE]
-
-
-def _title_key(title: str | None) -> str:
-    """A title as the model cache keys it; "" for none."""
-    return (title or "").strip()
 
 
 def _candidate(

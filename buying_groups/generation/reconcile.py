@@ -12,8 +12,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from buying_groups.assignment.rules import RULE_CONFIDENCE
 from buying_groups.domain.groups import MemberSource, may_override
-from buying_groups.generation.matching import RULE_CONFIDENCE
 from buying_groups.scores.completeness import CardRequirement, group_completeness
 
 

@@ -34,7 +34,8 @@ from sqlalchemy import insert as core_insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from buying_groups.generation.matching import CRM_TEXT_ATTRIBUTES, PersonFields
+from buying_groups.assignment.facts import CRM_TEXT_ATTRIBUTES
+from buying_groups.assignment.rules import PersonFields
 from buying_groups.generation.reconcile import GroupScores, MemberWrite, StoredMember
 from buying_groups.scores.engagement import (
     DEFAULT_ACTIVITY_WEIGHTS,

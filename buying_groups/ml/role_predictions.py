@@ -1,22 +1,42 @@
-"""Predict persona and buying-group role for job titles: title model, role model, rules."""
+"""Predict persona and buying-group role for job titles (the prediction route's shape).
+
+Every decision is the assignment core's: the facts a card sees (the title and what the
+title model infers from it), the first matching card, the role model's answer and the
+choice between them (a firing rule wins; the model fills in when confident).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
-from buying_groups.domain.conditions import (
-    CompiledCondition,
-    PersonFacts,
-    compile_condition,
-    uses_patterns,
+from buying_groups.assignment import (
+    NO_ROLE,
+    CardMatch,
+    Mode,
+    ModelAnswer,
+    PersonRecord,
+    RuleMatcher,
+    Thresholds,
+    TitleInsights,
+    decide,
 )
+from buying_groups.assignment.choice import Outcome
+from buying_groups.domain.groups import MemberSource
 from buying_groups.domain.role_templates import RoleCard
 from buying_groups.ml.title_classifier import TitleClassifier
 
-#: The role model's label for "this person plays no role in the group".
-NO_ROLE = "No role"
+__all__ = [
+    "NO_ROLE",
+    "KnownPerson",
+    "LabelPrediction",
+    "RolePrediction",
+    "RuleRoles",
+    "TitlePrediction",
+]
+#: Without an interest's thresholds, any answer of the role model counts.
+ANY_ANSWER: Final = Thresholds(accept=0.0, review=0.0)
 
 
 @dataclass(frozen=True)
@@ -49,31 +69,26 @@ class TitlePrediction:
 
 
 class RuleRoles:
-    """A template's cards as a title-only rule: the first card whose conditions hold."""
+    """A live template's cards, compiled once, for title-only predictions."""
 
     def __init__(self, cards: Sequence[RoleCard]) -> None:
-        self._cards = [
-            (c.role, position, compile_condition(c.conditions))
-            for position, c in enumerate(cards)
-            if c.conditions is not None
-        ]
+        self.matcher = RuleMatcher(cards)
+        self.roles = frozenset(card.role for card in cards)
         #: Whether a card runs a user regex: callers keep such matching off an event loop.
-        self.uses_patterns = any(
-            uses_patterns(c.conditions) for c in cards if c.conditions is not None
-        )
-
-    def role(self, facts: PersonFacts) -> RolePrediction:
-        """The first matching card's role, or no role."""
-        for role, position, condition in self._cards:
-            found = _evaluate(condition, facts)
-            if found is not None:
-                return RolePrediction(role, None, "rule", {"card": position, "fired": found})
-        return RolePrediction(None, None, "rule", {"card": None})
+        self.uses_patterns = self.matcher.uses_patterns
 
 
-def _evaluate(condition: CompiledCondition, facts: PersonFacts) -> str | None:
-    result = condition.evaluate(facts)
-    return None if result is None else result.summary
+@dataclass(frozen=True)
+class KnownPerson:
+    """What a caller knows of a person beyond the title (all optional)."""
+
+    department: str | None = None
+    country: str | None = None
+    email: str | None = None
+    engagement_score: float | None = None
+
+
+NOBODY_KNOWN: Final = KnownPerson()
 
 
 def predict_roles(
@@ -82,73 +97,71 @@ def predict_roles(
     title_model: TitleClassifier | None,
     role_model: TitleClassifier | None = None,
     rules: RuleRoles | None = None,
+    thresholds: Thresholds = ANY_ANSWER,
     neighbours: int = 3,
+    persons: Sequence[KnownPerson] | None = None,
 ) -> list[TitlePrediction]:
-    """Persona from the title model; role from the role model when there is one, else rules.
+    """Persona from the title model; role from the template's rules and the role model.
 
-    Rules see the title and the inferred function, seniority and persona, so a card may test
-    what the model inferred.
+    Rules see the title, what the title model infers (function, seniority, persona), the
+    role model's probabilities and, per title, what ``persons`` tells of the person
+    (department, country, e-mail, engagement), as in a generation job; a firing rule wins,
+    else the role model's answer at or above ``thresholds.accept`` (the interest's).
     """
-    targets, nearest = _targets(title_model, titles, neighbours)
-    roles = _model_roles(role_model, titles) if role_model is not None else None
+    known = list(persons) if persons is not None else [NOBODY_KNOWN] * len(titles)
+    if len(known) != len(titles):
+        raise ValueError("persons must match titles one to one")
+    insights = TitleInsights(title_model, role_model)
+    insights.predict(titles)
+    nearest: list[list[dict[str, Any]]] = [[] for _ in titles]
+    if title_model is not None and titles:
+        nearest = title_model.nearest_titles(list(titles), neighbours)
+    matcher = rules.matcher.bound_to(insights) if rules is not None else None
     results = []
-    for index, title in enumerate(titles):
-        predicted = targets[index] if targets else {}
-        persona = _persona(predicted)
-        if roles is not None:
-            role = roles[index]
-        elif rules is not None:
-            role = rules.role(_facts(title, predicted, persona))
-        else:
-            role = None
+    for title, neighbours_of, person in zip(titles, nearest, known, strict=True):
+        targets = {
+            target: LabelPrediction(answer.label, answer.confidence)
+            for target, answer in insights.labels(title).items()
+        }
+        role = _role((title, person), insights, matcher, rules, thresholds)
         results.append(
-            TitlePrediction(title, predicted, persona, role, nearest[index] if nearest else [])
+            TitlePrediction(title, targets, insights.insight(title).persona, role, neighbours_of)
         )
     return results
 
 
-def _targets(
-    model: TitleClassifier | None, titles: Sequence[str], neighbours: int
-) -> tuple[list[dict[str, LabelPrediction]], list[list[dict[str, Any]]]]:
-    if model is None or not titles:
-        return [], []
-    predictions, nearest = model.predict_explained(list(titles), neighbours)
-    targets = [
-        {
-            t: LabelPrediction(None if label is None else str(label), p)
-            for t, (label, p) in row.items()
-        }
-        for row in predictions
-    ]
-    return targets, nearest
-
-
-def _model_roles(model: TitleClassifier, titles: Sequence[str]) -> list[RolePrediction]:
-    target = model.targets_[0]
-    probabilities = model.predict_proba(list(titles))[target]
-    results = []
-    for _, row in probabilities.iterrows():
-        label = str(row.idxmax())
-        confidence = float(row.max())
-        top = row.sort_values(ascending=False).head(3)
-        evidence = {"probabilities": {str(k): round(float(v), 4) for k, v in top.items()}}
-        chosen = None if label == NO_ROLE or confidence < model.abstain_threshold else label
-        results.append(RolePrediction(chosen, confidence, "model", evidence))
-    return results
-
-
-def _persona(targets: dict[str, LabelPrediction]) -> str | None:
-    function, seniority = targets.get("function"), targets.get("seniority")
-    if function is None or seniority is None or not (function.label and seniority.label):
+def _role(
+    person: tuple[str, KnownPerson],
+    insights: TitleInsights,
+    matcher: RuleMatcher | None,
+    rules: RuleRoles | None,
+    thresholds: Thresholds,
+) -> RolePrediction | None:
+    """The core's decision for a person known by a title (and what else the caller knows)."""
+    if matcher is None and insights.role_model is None:
         return None
-    return f"{function.label} / {seniority.label}"
+    title, known = person
+    record = PersonRecord(0, 0, title, known.department, known.country, known.email)
+    rule = matcher.match(record, known.engagement_score) if matcher else None
+    answer = insights.answer(title)
+    mode = Mode.HYBRID if matcher is not None and answer is not None else Mode.RULES
+    if matcher is None:
+        mode = Mode.MODEL
+    assignable = rules.roles if rules is not None else frozenset([answer.label] if answer else [])
+    outcome = decide(mode, rule, answer, thresholds, assignable)
+    return _prediction(outcome, rule, answer)
 
 
-def _facts(title: str, targets: dict[str, LabelPrediction], persona: str | None) -> PersonFacts:
-    function, seniority = targets.get("function"), targets.get("seniority")
-    return PersonFacts(
-        job_title=title,
-        function=function.label if function else None,
-        seniority=seniority.label if seniority else None,
-        persona=persona,
-    )
+def _prediction(
+    outcome: Outcome, rule: CardMatch | None, answer: ModelAnswer | None
+) -> RolePrediction:
+    if outcome.assign == MemberSource.RULE and rule is not None:
+        fired = {"card": rule.position, "fired": rule.evidence["condition"]}
+        return RolePrediction(rule.role, None, "rule", fired)
+    if answer is None:
+        return RolePrediction(None, None, "rule", {"card": None})
+    evidence: dict[str, Any] = {"probabilities": dict(answer.probabilities)}
+    if outcome.review is not None:
+        evidence["review"] = outcome.review.value
+    label = answer.label if outcome.assign == MemberSource.MODEL else None
+    return RolePrediction(label, answer.confidence, "model", evidence)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from buying_groups.domain.group_filters import GroupFilter
@@ -14,8 +14,7 @@ from buying_groups.domain.groups import MAX_STATUS_LENGTH, MemberSource
 from buying_groups.generation.membership import MembershipService
 from buying_groups.generation.recommendations import GroupRecommendations, RecommendationService
 from buying_groups.storage.group_repository import GroupRepository
-from serving.dependencies import LimitDep, OffsetDep, SessionDep
-from serving.models import ModelStore
+from serving.dependencies import LimitDep, ModelsDep, OffsetDep, SessionDep
 from serving.problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/v1", tags=["buying-groups"], responses=PROBLEM_RESPONSES)
@@ -170,19 +169,21 @@ def recommend_members(
     solution_interest: str,
     account_external_id: str,
     session: SessionDep,
-    request: Request,
+    models: ModelsDep,
     role: Annotated[str | None, Query(min_length=1, max_length=80)] = None,
     limit: Annotated[int, Query(ge=1, le=50, description="Candidates per role.")] = 5,
     hierarchy: bool = True,
 ) -> GroupRecommendationsPublic:
     """For each missing role (or `role`), persons of the account and, with `hierarchy`, of
     the rest of its company (parents, divisions) who are not members, best first: 1 when
-    the role's card fires on them, else the role model's probability (x 0.8 outside the
-    account); titles to acquire where nobody fits."""
-    store: ModelStore = request.app.state.models
-    loaded = store.current.roles.get(solution_interest)
+    the rules give them the role (as a generation job would), else the role model's
+    probability (x 0.8 outside the account); titles to acquire where nobody fits."""
+    loaded, title = models.roles.get(solution_interest), models.title
     service = RecommendationService(
-        session, loaded.classifier if loaded else None, loaded.version if loaded else None
+        session,
+        loaded.classifier if loaded else None,
+        loaded.version if loaded else None,
+        title_model=title.classifier if title else None,
     )
     answer = service.recommend(
         solution_interest, account_external_id, role=role, limit=limit, hierarchy=hierarchy

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from buying_groups.generation.comparisons import compare_assignments
-from serving.dependencies import SessionDep
-from serving.models import ModelStore
+from serving.dependencies import ModelsDep, SessionDep
 from serving.problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/v1", tags=["comparisons"], responses=PROBLEM_RESPONSES)
@@ -34,7 +33,13 @@ class ComparisonPublic(BaseModel):
     audience: str | None
     model_version: str
     persons: int
-    agreement_rate: float | None
+    no_role_both: int = Field(description="Persons neither side puts in a role.")
+    placed: int = Field(description="Persons at least one side puts in a role.")
+    agreements: int = Field(description="Placed persons both sides put in the same role.")
+    agreement_rate: float | None = Field(description="agreements / placed (null: none placed).")
+    kappa: float | None = Field(
+        description="Cohen's kappa over every person (null when undefined: one label only)."
+    )
     confusion: dict[str, dict[str, int]]
     disagreements_total: int
     disagreements: list[DisagreementPublic]
@@ -42,7 +47,7 @@ class ComparisonPublic(BaseModel):
 
 @router.get("/comparisons", response_model=ComparisonPublic, summary="Rules versus model")
 def compare(
-    request: Request,
+    models: ModelsDep,
     session: SessionDep,
     solution_interest: Annotated[str, Query(min_length=1, max_length=120)],
     audience: Annotated[str | None, Query(max_length=120)] = None,
@@ -50,12 +55,13 @@ def compare(
 ) -> ComparisonPublic:
     """Per person of the interest's accounts (or the audience's): the rule's role and the
     role model's; 409 when no role model is loaded for the interest."""
-    store: ModelStore = request.app.state.models
-    loaded = store.current.roles.get(solution_interest)
+    loaded = models.roles.get(solution_interest)
+    title = models.title
     result = compare_assignments(
         session,
         solution_interest,
         loaded.classifier if loaded else None,
+        title_model=title.classifier if title else None,
         audience=audience,
         limit=limit,
     )
@@ -64,7 +70,11 @@ def compare(
         audience=result.audience,
         model_version=loaded.version if loaded else "",
         persons=result.persons,
+        no_role_both=result.no_role_both,
+        placed=result.placed,
+        agreements=result.agreements,
         agreement_rate=result.agreement_rate,
+        kappa=result.kappa,
         confusion=result.confusion,
         disagreements_total=result.disagreements_total,
         disagreements=[DisagreementPublic.model_validate(d.__dict__) for d in result.disagreements],

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from buying_groups.generation.jobs import GenerationMode, JobState, create_job, get_job
 from buying_groups.generation.jobs import GenerationReport as Report
-from serving.dependencies import EngineDep
+from serving.dependencies import EngineDep, JobRunnerDep, ModelsDep
 from serving.problems import PROBLEM_RESPONSES
 
 router = APIRouter(
@@ -76,14 +76,18 @@ class GenerationJobPublic(BaseModel):
     summary="Start a generation job",
 )
 def create_generation_job(
-    body: GenerationJobCreate, engine: EngineDep, request: Request, response: Response
+    body: GenerationJobCreate,
+    engine: EngineDep,
+    models: ModelsDep,
+    runner: JobRunnerDep,
+    response: Response,
 ) -> GenerationJobPublic:
     """Queue a job; it runs in the background. A known idempotency key returns its job (200).
 
     Modes model and hybrid need the solution interest's role model to be loaded (409
     otherwise); the job runs with the champion loaded when it starts.
     """
-    loaded = request.app.state.models.current.roles.get(body.solution_interest)
+    loaded = models.roles.get(body.solution_interest)
     job_id = create_job(
         engine,
         solution_interest=body.solution_interest,
@@ -94,7 +98,7 @@ def create_generation_job(
     )
     report = get_job(engine, job_id)
     if report.state == JobState.QUEUED:
-        request.app.state.job_runner.submit(job_id)
+        runner.submit(job_id)
     else:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/v1/generation-jobs/{job_id}"

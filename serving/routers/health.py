@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
-from serving.dependencies import EngineDep
+from serving.dependencies import EngineDep, ModelsDep
 
 router = APIRouter(tags=["health"])
 
@@ -46,10 +46,9 @@ class ReadyPublic(BaseModel):
     responses={503: {"model": ReadyPublic, "description": "The database is unreachable."}},
     summary="Is the service ready?",
 )
-def ready(engine: EngineDep, request: Request, response: Response) -> ReadyPublic:
+def ready(engine: EngineDep, models: ModelsDep, response: Response) -> ReadyPublic:
     """Ready when the database answers; says whether models are loaded or rules-only."""
     database = health(engine).database
-    models = request.app.state.models.current
     if database != "ok":
         response.status_code = 503
     return ReadyPublic(

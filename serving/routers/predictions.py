@@ -6,14 +6,22 @@ from functools import partial
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from buying_groups.ml.role_predictions import RuleRoles, TitlePrediction, predict_roles
+from buying_groups.assignment import Thresholds
+from buying_groups.ml.role_predictions import (
+    ANY_ANSWER,
+    NOBODY_KNOWN,
+    KnownPerson,
+    RuleRoles,
+    TitlePrediction,
+    predict_roles,
+)
 from buying_groups.storage.configuration_repository import ConfigurationRepository
-from serving.dependencies import SessionDep
+from serving.dependencies import ModelsDep, ModelStoreDep, SessionDep, SessionFactoryDep
 from serving.models import LoadedModel, ModelSet, ModelStore
 from serving.problems import PROBLEM_RESPONSES
 from serving.security import authorize_admin
@@ -25,17 +33,25 @@ MAX_TITLES = 1000
 INLINE_TITLES = 8
 
 
-def get_models(request: Request) -> ModelSet:
-    """The models loaded now (an empty set when running rules-only)."""
-    store: ModelStore = request.app.state.models
-    return store.current
+class PersonFactsCreate(BaseModel):
+    """A person to predict for: the title, and what else is known (cards may test it)."""
 
+    model_config = ConfigDict(extra="forbid")
 
-ModelsDep = Annotated[ModelSet, Depends(get_models)]
+    job_title: str = Field(max_length=300)
+    department: str | None = Field(default=None, max_length=150)
+    country: str | None = Field(default=None, min_length=2, max_length=2)
+    email: str | None = Field(default=None, max_length=320)
+    engagement_score: float | None = Field(default=None, ge=0, le=100)
+
+    def known(self) -> KnownPerson:
+        """The facts beyond the title."""
+        return KnownPerson(self.department, self.country, self.email, self.engagement_score)
 
 
 class RolePredictionCreate(BaseModel):
-    """Up to 1,000 job titles, optionally for one solution interest (to predict roles)."""
+    """Up to 1,000 job titles, or persons (a title and what else is known of them),
+    optionally for one solution interest (to predict roles)."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -49,8 +65,28 @@ class RolePredictionCreate(BaseModel):
         },
     )
 
-    titles: list[Annotated[str, Field(max_length=300)]] = Field(min_length=1, max_length=MAX_TITLES)
+    titles: list[Annotated[str, Field(max_length=300)]] | None = Field(
+        default=None, min_length=1, max_length=MAX_TITLES
+    )
+    persons: list[PersonFactsCreate] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_TITLES,
+        description="Instead of titles: the role then follows every card, as in a job.",
+    )
     solution_interest: str | None = Field(default=None, max_length=120)
+
+    @model_validator(mode="after")
+    def _titles_or_persons(self) -> RolePredictionCreate:
+        if (self.titles is None) == (self.persons is None):
+            raise ValueError("send either titles or persons, not both or neither")
+        return self
+
+    def items(self) -> list[tuple[str, KnownPerson]]:
+        """Each title with what is known of its person (nothing, for plain titles)."""
+        if self.persons is not None:
+            return [(p.job_title, p.known()) for p in self.persons]
+        return [(title, NOBODY_KNOWN) for title in self.titles or []]
 
 
 class Label(BaseModel):
@@ -107,7 +143,9 @@ class RolePredictionsPublic(BaseModel):
 
 
 @router.post("/role-predictions", response_model=RolePredictionsPublic, summary="Predict roles")
-async def create_role_predictions(body: RolePredictionCreate, request: Request) -> Response:
+async def create_role_predictions(
+    body: RolePredictionCreate, store: ModelStoreDep, sessions: SessionFactoryDep
+) -> Response:
     """Function, seniority, persona from the title model; role from the interest's role model,
     else from its live template's rules (which may test the inferred persona).
 
@@ -115,13 +153,12 @@ async def create_role_predictions(body: RolePredictionCreate, request: Request) 
     straight out: titles repeat heavily, and a cached single-title request costs no model,
     no thread hop and no re-validation of the response.
     """
-    store: ModelStore = request.app.state.models
     models = store.current
-    rules, role_model, template = None, None, None
+    rules, role_model, template, thresholds = None, None, None, ANY_ANSWER
     if body.solution_interest is not None:
-        template, rules, role_model = await run_in_threadpool(
+        template, rules, role_model, thresholds = await run_in_threadpool(
             _interest_models,
-            request.app.state.session_factory,
+            sessions,
             store,
             models,
             body.solution_interest,
@@ -133,25 +170,33 @@ async def create_role_predictions(body: RolePredictionCreate, request: Request) 
         body.solution_interest,
         template,
     )
-    answers = {title: store.predictions.get((*versions, title)) for title in set(body.titles)}
-    missing = [title for title, answer in answers.items() if answer is None]
+    items = body.items()
+    # A plain title is its own key; a person's facts make it part of the key.
+    keys = [title if known == NOBODY_KNOWN else (title, known) for title, known in items]
+    answers = {key: store.predictions.get((*versions, key)) for key in set(keys)}
+    missing = list(
+        dict.fromkeys(item for item, key in zip(items, keys, strict=True) if answers[key] is None)
+    )
     if missing:
         compute = partial(
             predict_roles,
-            missing,
+            [title for title, _ in missing],
             title_model=models.title.classifier if models.title else None,
             role_model=role_model.classifier if role_model else None,
             rules=rules,
+            thresholds=thresholds,
+            persons=[known for _, known in missing],
         )
         # User regexes run in the pool too: RE2 bounds them, but they are not ours to trust.
         inline = len(missing) <= INLINE_TITLES and not (rules is not None and rules.uses_patterns)
         computed = compute() if inline else await run_in_threadpool(compute)
-        for prediction in computed:
+        for (title, known), prediction in zip(missing, computed, strict=True):
+            key = title if known == NOBODY_KNOWN else (title, known)
             answer = TitlePredictionPublic.of(prediction).model_dump(mode="json")
-            answers[prediction.title] = answer
-            store.predictions.put((*versions, prediction.title), answer)
+            answers[key] = answer
+            store.predictions.put((*versions, key), answer)
     content = {
-        "predictions": [answers[title] for title in body.titles],
+        "predictions": [answers[key] for key in keys],
         "models": models.versions(),
         "rules_only": models.rules_only,
     }
@@ -160,9 +205,10 @@ async def create_role_predictions(body: RolePredictionCreate, request: Request) 
 
 def _interest_models(
     session_factory: sessionmaker[Session], store: ModelStore, models: ModelSet, name: str
-) -> tuple[str, RuleRoles, LoadedModel | None]:
-    """The interest's live template, its compiled rules (compiled once) and its role model
-    (from ``models``, the set the request started with, so versions never mix)."""
+) -> tuple[str, RuleRoles, LoadedModel | None, Thresholds]:
+    """The interest's live template, its compiled rules (compiled once), its role model
+    (from ``models``, the set the request started with, so versions never mix) and its
+    thresholds."""
     with session_factory() as session:
         configuration = ConfigurationRepository(session)
         interest = configuration.get_solution_interest(name)
@@ -170,7 +216,8 @@ def _interest_models(
         if rules is None:
             rules = RuleRoles(configuration.get_template(interest.role_template).cards)
             store.rules[interest.role_template] = rules
-    return interest.role_template, rules, models.roles.get(interest.name)
+    thresholds = Thresholds(interest.model_accept_threshold, interest.model_review_threshold)
+    return interest.role_template, rules, models.roles.get(interest.name), thresholds
 
 
 class ModelsPublic(BaseModel):
@@ -199,8 +246,7 @@ def list_models(models: ModelsDep) -> ModelsPublic:
     dependencies=[Depends(authorize_admin)],
     summary="Reload models now",
 )
-def reload_models(request: Request, session: SessionDep) -> ModelsPublic:
+def reload_models(store: ModelStoreDep, session: SessionDep) -> ModelsPublic:
     """Load the current champions (the service also polls for alias moves)."""
     names = [i.name for i in ConfigurationRepository(session).list_solution_interests()]
-    store: ModelStore = request.app.state.models
     return _public(store.reload(names))

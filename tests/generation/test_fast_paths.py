@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
+from buying_groups.assignment.rules import PersonFields, RuleMatcher
 from buying_groups.domain.accounts import Account
 from buying_groups.domain.conditions import (
     AnyCondition,
@@ -27,7 +28,6 @@ from buying_groups.domain.conditions import (
 from buying_groups.domain.role_templates import RoleCard
 from buying_groups.domain.solution_interests import AccountAudience, AccountFilter, AudienceKind
 from buying_groups.generation import store
-from buying_groups.generation.matching import PersonFields, RuleMatcher
 from buying_groups.imports.loader import import_accounts, import_activities, import_persons
 from buying_groups.scores.engagement import person_engagement, raw_engagement_of_codes
 from buying_groups.storage.audience_preview import select_audience

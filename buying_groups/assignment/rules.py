@@ -1,5 +1,9 @@
 """Which role card assigns a person: the first card, in priority order, whose conditions match.
 
+Conditions see every attribute of the person (:func:`~buying_groups.assignment.facts.person_facts`):
+the CRM's, the engagement score and what the models infer from the title, when the matcher
+is handed :class:`~buying_groups.assignment.insights.TitleInsights`.
+
 Titles repeat heavily (a million persons share tens of thousands of titles), so a match is
 computed once per *class* of persons and cached. A class is the tuple of the attributes the
 template's conditions actually read, with the engagement score reduced to its position
@@ -9,6 +13,7 @@ for every score in one position, so the cached result is exact, not an approxima
 
 from __future__ import annotations
 
+import copy
 import json
 from bisect import bisect_left
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -21,6 +26,15 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from buying_groups.assignment.facts import (
+    CRM_TEXT_ATTRIBUTES,
+    INFERRED_ATTRIBUTES,
+    NO_INSIGHT,
+    TitleInsight,
+    email_domain,
+    person_facts,
+)
+from buying_groups.assignment.insights import TitleInsights
 from buying_groups.domain.conditions import (
     AttributeCondition,
     CompiledCondition,
@@ -31,9 +45,6 @@ from buying_groups.domain.conditions import (
 )
 from buying_groups.domain.role_templates import RoleCard
 
-#: Person attributes read straight from the CRM; the others (function, seniority, persona,
-#: role probabilities) are inferred by a title model and are absent in rules mode.
-CRM_TEXT_ATTRIBUTES: Final = ("job_title", "department", "country", "email_domain")
 RULE_CONFIDENCE: Final = 1.0
 
 
@@ -95,17 +106,17 @@ class _CompiledCard:
 _TextPlan = tuple["CardMatch | _CompiledCard", ...]
 
 
-def email_domain(email: str | None) -> str | None:
-    """The part of an e-mail address after the last @, lower case; None without one."""
-    if not email or "@" not in email:
-        return None
-    return email.rpartition("@")[2].lower() or None
-
-
 class RuleMatcher:
-    """First-matching-card assignment for one template, cached per class of persons."""
+    """First-matching-card assignment for one template, cached per class of persons.
 
-    def __init__(self, cards: Sequence[RoleCard]) -> None:
+    Args:
+        cards: the template's cards in priority order (cards without conditions never fire).
+        insights: what the models infer per title; cards testing function, seniority,
+            persona or a role probability see it (without it those attributes are absent,
+            and such cards do not fire).
+    """
+
+    def __init__(self, cards: Sequence[RoleCard], insights: TitleInsights | None = None) -> None:
         self._cards = tuple(
             _CompiledCard(
                 position,
@@ -118,25 +129,48 @@ class RuleMatcher:
         )
         leaves = [leaf for c in self._cards for leaf in _leaves(c.condition.condition)]
         used = {leaf.attribute for leaf in leaves}
+        #: Whether a card tests what the models infer from the title (then the title is
+        #: part of every class of persons, and insights are predicted per batch).
+        self.reads_inferred = bool(used & set(INFERRED_ATTRIBUTES))
+        if self.reads_inferred:
+            used.add("job_title")
+        self._insights = insights if self.reads_inferred else None
+        self.uses_patterns = any(leaf.operator == "matches" for leaf in leaves)
         self._plans: dict[Hashable, _TextPlan] = {}
         self._thresholds = _engagement_thresholds(leaves)
         self._uses_engagement = "engagement_score" in used
         self.attributes: tuple[str, ...] = tuple(a for a in CRM_TEXT_ATTRIBUTES if a in used)
         self._key_of = _key_function(self.attributes)
         self._cache: dict[Hashable, CardMatch | None] = {}
-        self._class_of: Callable[[PersonFields, float], Hashable] = self._class_with_engagement
+        self._class_of: Callable[[PersonFields, float | None], Hashable] = (
+            self._class_with_engagement
+        )
         if not self._uses_engagement:
             # Engagement is not read: the text alone is the class (no tuple, no bisect).
             key_of = self._key_of
             self._class_of = lambda person, _engagement: key_of(person)
+
+    def bound_to(self, insights: TitleInsights | None) -> RuleMatcher:
+        """The same compiled cards with other insights (and empty caches): a service that
+        keeps one matcher per live template binds it to the models of each request."""
+        bound = copy.copy(self)
+        bound._insights = insights if self.reads_inferred else None
+        bound._cache, bound._plans = {}, {}
+        return bound
+
+    @property
+    def reads_engagement(self) -> bool:
+        """Whether a card tests the engagement score (callers then compute it)."""
+        return self._uses_engagement
 
     @property
     def cached_classes(self) -> int:
         """How many distinct classes of persons have been evaluated."""
         return len(self._cache)
 
-    def match(self, person: PersonFields, engagement: float) -> CardMatch | None:
-        """The first card whose conditions hold for ``person`` at ``engagement``, or None."""
+    def match(self, person: PersonFields, engagement: float | None) -> CardMatch | None:
+        """The first card whose conditions hold for ``person`` at ``engagement`` (None: not
+        known), or None."""
         key = self._class_of(person, engagement)
         try:
             return self._cache[key]
@@ -159,7 +193,10 @@ class RuleMatcher:
             values = _engagement_of(persons, engagement)
             keys = list(zip(keys, self._buckets(values), strict=True))
         found: list[Any] = list(map(self._cache.get, keys, repeat(_MISSING)))
-        for index in [i for i, f in enumerate(found) if f is _MISSING]:
+        missing = [i for i, f in enumerate(found) if f is _MISSING]
+        if self._insights is not None and missing:
+            self._insights.predict(persons[i][2] for i in missing)
+        for index in missing:
             score = float(values[index]) if values is not None else 0.0
             found[index] = self.match(persons[index], score)
         return found
@@ -173,23 +210,25 @@ class RuleMatcher:
         buckets: list[int] = (2 * index + exact).tolist()
         return buckets
 
-    def _class_with_engagement(self, person: PersonFields, engagement: float) -> Hashable:
+    def _class_with_engagement(self, person: PersonFields, engagement: float | None) -> Hashable:
         """The text the conditions read and the engagement's position among the thresholds.
 
         Positions: below t0, at t0, between t0 and t1, at t1, ... (__init__ picks a cheaper
         function when no condition reads engagement).
         """
+        if engagement is None:  # not known (a title alone): numeric tests fail
+            return (self._key_of(person), -1)
         index = bisect_left(self._thresholds, engagement)
         exact = index < len(self._thresholds) and self._thresholds[index] == engagement
         return (self._key_of(person), 2 * index + exact)
 
-    def _evaluate(self, person: PersonFields, engagement: float) -> CardMatch | None:
+    def _evaluate(self, person: PersonFields, engagement: float | None) -> CardMatch | None:
         """Evaluate the cards in priority order; called once per class of persons.
 
         Text-only cards are evaluated once per class of text (their plan is cached), so a
         title seen in several engagement buckets only re-runs the engagement cards.
         """
-        facts = _facts(person, engagement)
+        facts = person_facts(person, engagement, self._insight(person[2]))
         text_key = self._key_of(person)
         plan = self._plans.get(text_key)
         if plan is None:
@@ -201,6 +240,9 @@ class RuleMatcher:
             if found is not None:
                 return found
         return None
+
+    def _insight(self, title: str | None) -> TitleInsight:
+        return NO_INSIGHT if self._insights is None else self._insights.insight(title)
 
     def _text_plan(self, facts: PersonFacts) -> _TextPlan:
         """The cards to try in order for one class of text (see _TextPlan)."""
@@ -226,18 +268,6 @@ def _engagement_of(
     values = np.zeros(len(persons), dtype=np.float64)
     values[known] = engagement[ids[known]]
     return values
-
-
-def _facts(person: PersonFields, engagement: float) -> PersonFacts:
-    """What conditions see of a person; inferred attributes stay absent (no model yet)."""
-    _, _, job_title, department, country, email = person
-    return PersonFacts(
-        job_title=job_title,
-        department=department,
-        country=country,
-        email_domain=email_domain(email),
-        engagement_score=engagement,
-    )
 
 
 def _leaves(condition: Condition) -> Iterator[AttributeCondition]:

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from buying_groups.assignment.rules import PersonFields, RuleMatcher, email_domain
 from buying_groups.domain.conditions import parse_condition
 from buying_groups.domain.role_templates import RoleCard
-from buying_groups.generation.matching import PersonFields, RuleMatcher, email_domain
 
 
 def _card(role: str, condition: dict[str, Any] | None) -> RoleCard:
