@@ -364,6 +364,32 @@ class WebhookRow(Timestamped, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+class AjoActionRow(Timestamped, Base):
+    """An execution request of Adobe Journey Optimizer B2B (External Actions), kept until its
+    callback is delivered: stored before the request is answered, so a restart loses none."""
+
+    __tablename__ = "ajo_actions"
+    __table_args__ = (Index("ix_ajo_actions_state_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(36), unique=True)
+    # Adobe's token may be long: it is kept whole, and unique by its SHA-256.
+    token: Mapped[str] = mapped_column(Text)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    body_digest: Mapped[str] = mapped_column(String(64))
+    callback_url: Mapped[str] = mapped_column(String(2000))
+    object_type: Mapped[str] = mapped_column(String(20))
+    request: Mapped[dict[str, Any]] = mapped_column()
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    callback: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
+    locked_until: Mapped[datetime | None] = mapped_column()
+    deadline_at: Mapped[datetime] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column()
+
+
 def table_of(model: type[Base]) -> Table:
     """The Core table behind a mapped class (typed for Core statements)."""
     return cast(Table, model.__table__)
