@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from buying_groups.domain.errors import DomainError
-from buying_groups.settings import get_settings
-from buying_groups.storage.api_key_repository import ApiKeyRepository
-from buying_groups.storage.database import make_engine, make_session_factory, unit_of_work
 from buying_groups_cli.output import fail, print_json, print_table
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 app = typer.Typer(help="API keys (stored hashed; the secret is shown once).", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _sessions() -> sessionmaker[Session]:
+    """The configured database's sessions (storage loads when a command runs, not at start)."""
+    from buying_groups.settings import get_settings
+    from buying_groups.storage.database import make_engine, make_session_factory
+
+    return make_session_factory(make_engine(get_settings().database_url))
 
 
 @app.command("create")
@@ -27,7 +35,10 @@ def create(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a key and print its secret once."""
-    factory = make_session_factory(make_engine(get_settings().database_url))
+    from buying_groups.storage.api_key_repository import ApiKeyRepository
+    from buying_groups.storage.database import unit_of_work
+
+    factory = _sessions()
     try:
         with unit_of_work(factory) as session:
             repository = ApiKeyRepository(session)
@@ -46,7 +57,9 @@ def create(
 @app.command("list")
 def list_keys(as_json: JsonOpt = False) -> None:
     """List keys (prefix, name, scopes; never the secret)."""
-    with make_session_factory(make_engine(get_settings().database_url))() as session:
+    from buying_groups.storage.api_key_repository import ApiKeyRepository
+
+    with _sessions()() as session:
         keys = ApiKeyRepository(session).list()
     if as_json:
         print_json([asdict(k) for k in keys])
@@ -58,7 +71,10 @@ def list_keys(as_json: JsonOpt = False) -> None:
 @app.command("revoke")
 def revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix.")]) -> None:
     """Revoke a key; requests with it get 401 from then on."""
-    factory = make_session_factory(make_engine(get_settings().database_url))
+    from buying_groups.storage.api_key_repository import ApiKeyRepository
+    from buying_groups.storage.database import unit_of_work
+
+    factory = _sessions()
     try:
         with unit_of_work(factory) as session:
             info = ApiKeyRepository(session).revoke(prefix)

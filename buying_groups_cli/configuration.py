@@ -6,19 +6,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from pydantic import BaseModel, ValidationError
-from sqlalchemy.orm import Session
 
 from buying_groups.domain.errors import DomainError
-from buying_groups.domain.role_templates import RoleTemplate
-from buying_groups.domain.solution_interests import AccountAudience, SolutionInterest
-from buying_groups.domain.stage_models import StageModel
-from buying_groups.storage.audience_preview import preview_audience
-from buying_groups.storage.configuration_document import ConfigurationDocument, apply_document
-from buying_groups.storage.configuration_repository import ConfigurationRepository
 from buying_groups_cli.entity_files import (
     EncodingOpt,
     describe_validation_error,
@@ -34,7 +26,15 @@ from buying_groups_cli.sessions import (
     writing,
 )
 
-M = TypeVar("M", bound=BaseModel)
+if TYPE_CHECKING:  # the domain models and storage load when a command runs, not at start
+    from pydantic import BaseModel
+    from sqlalchemy.orm import Session
+
+    from buying_groups.domain.solution_interests import AccountAudience
+    from buying_groups.storage.configuration_document import ConfigurationDocument
+    from buying_groups.storage.configuration_repository import ConfigurationRepository
+
+M = TypeVar("M", bound="BaseModel")
 
 config_app = typer.Typer(help="The whole configuration at once.", no_args_is_help=True)
 templates_app = typer.Typer(help="Role templates (draft -> live).", no_args_is_help=True)
@@ -58,7 +58,13 @@ def _create(
     with reported_errors(str(file)):
         entity = read_entity(file, model, encoding)
     with writing(f"{kind} {getattr(entity, 'name', '')!r}") as session:
-        return store(ConfigurationRepository(session), entity)
+        return store(_configuration(session), entity)
+
+
+def _configuration(session: Session) -> ConfigurationRepository:
+    from buying_groups.storage.configuration_repository import ConfigurationRepository
+
+    return ConfigurationRepository(session)
 
 
 def _print_entity(entity: BaseModel, as_json: bool, verb: str) -> None:
@@ -93,6 +99,10 @@ def config_apply(
 ) -> None:
     """Create every entity of a document (roles, stage models, templates, interests,
     audiences) in ONE transaction: if one entity is refused, nothing is stored."""
+    from pydantic import ValidationError
+
+    from buying_groups.storage.configuration_document import ConfigurationDocument
+
     with reported_errors(str(file)):
         data = read_mapping(file, encoding)
     try:
@@ -111,6 +121,11 @@ def config_apply(
 
 def _apply_each(session: Session, document: ConfigurationDocument) -> dict[str, int]:
     """Apply entity by entity (same order as ``apply_document``) so that an error names one."""
+    from buying_groups.storage.configuration_document import (
+        ConfigurationDocument,
+        apply_document,
+    )
+
     counts: dict[str, int] = {}
     for section in ConfigurationDocument.model_fields:
         entities = getattr(document, section)
@@ -132,8 +147,11 @@ def templates_create(
     file: EntityFile, as_json: JsonOpt = False, encoding: EncodingOpt = None
 ) -> None:
     """Create a role template (draft unless the file says status: live)."""
-    store = ConfigurationRepository.create_template
-    created = _create(file, RoleTemplate, store, "role template", encoding)
+    from buying_groups.domain.role_templates import RoleTemplate
+
+    created = _create(
+        file, RoleTemplate, lambda repo, e: repo.create_template(e), "role template", encoding
+    )
     _print_entity(created, as_json, f"created {created.status.value} role template")
 
 
@@ -141,7 +159,7 @@ def templates_create(
 def templates_publish(name: NameArg, as_json: JsonOpt = False) -> None:
     """Make a draft live; a live template is frozen (copy it to edit)."""
     with writing() as session:
-        live = ConfigurationRepository(session).publish_template(name)
+        live = _configuration(session).publish_template(name)
     _print_entity(live, as_json, "published role template")
 
 
@@ -153,7 +171,7 @@ def templates_copy(
 ) -> None:
     """Copy a template into a new, editable draft."""
     with writing() as session:
-        copy = ConfigurationRepository(session).copy_template(name, new_name)
+        copy = _configuration(session).copy_template(name, new_name)
     _print_entity(copy, as_json, f"copied {name!r} into draft")
 
 
@@ -161,7 +179,7 @@ def templates_copy(
 def templates_list(as_json: JsonOpt = False) -> None:
     """List role templates by name."""
     with reading() as session:
-        templates = ConfigurationRepository(session).list_templates()
+        templates = _configuration(session).list_templates()
     if as_json:
         print_json([t.model_dump(mode="json") for t in templates])
         return
@@ -176,7 +194,7 @@ def templates_list(as_json: JsonOpt = False) -> None:
 def templates_show(name: NameArg, as_json: JsonOpt = False) -> None:
     """Show a template and its role cards in priority order."""
     with reading() as session:
-        template = ConfigurationRepository(session).get_template(name)
+        template = _configuration(session).get_template(name)
     if as_json:
         print_json(template.model_dump(mode="json"))
         return
@@ -200,7 +218,7 @@ def templates_show(name: NameArg, as_json: JsonOpt = False) -> None:
 def templates_delete(name: NameArg, as_json: JsonOpt = False) -> None:
     """Delete a draft template (live templates cannot be deleted)."""
     with writing() as session:
-        ConfigurationRepository(session).delete_template(name)
+        _configuration(session).delete_template(name)
     _print_deleted("role template", name, as_json)
 
 
@@ -219,10 +237,12 @@ def interests_create(
     file: EntityFile, as_json: JsonOpt = False, encoding: EncodingOpt = None
 ) -> None:
     """Create a solution interest (its role template must be live)."""
+    from buying_groups.domain.solution_interests import SolutionInterest
+
     created = _create(
         file,
         SolutionInterest,
-        ConfigurationRepository.create_solution_interest,
+        lambda repo, e: repo.create_solution_interest(e),
         "solution interest",
         encoding,
     )
@@ -233,7 +253,7 @@ def interests_create(
 def interests_list(as_json: JsonOpt = False) -> None:
     """List solution interests by name."""
     with reading() as session:
-        interests = ConfigurationRepository(session).list_solution_interests()
+        interests = _configuration(session).list_solution_interests()
     if as_json:
         print_json([i.model_dump(mode="json") for i in interests])
         return
@@ -249,7 +269,7 @@ def interests_list(as_json: JsonOpt = False) -> None:
 def interests_show(name: NameArg, as_json: JsonOpt = False) -> None:
     """Show one solution interest."""
     with reading() as session:
-        interest = ConfigurationRepository(session).get_solution_interest(name)
+        interest = _configuration(session).get_solution_interest(name)
     if as_json:
         print_json(interest.model_dump(mode="json"))
     else:
@@ -260,7 +280,7 @@ def interests_show(name: NameArg, as_json: JsonOpt = False) -> None:
 def interests_delete(name: NameArg, as_json: JsonOpt = False) -> None:
     """Delete a solution interest that has no buying groups."""
     with writing() as session:
-        ConfigurationRepository(session).delete_solution_interest(name)
+        _configuration(session).delete_solution_interest(name)
     _print_deleted("solution interest", name, as_json)
 
 
@@ -272,8 +292,11 @@ def audiences_create(
     file: EntityFile, as_json: JsonOpt = False, encoding: EncodingOpt = None
 ) -> None:
     """Create an audience: kind static with account_external_ids, or kind filter with filter."""
-    store = ConfigurationRepository.create_audience
-    created = _create(file, AccountAudience, store, "account audience", encoding)
+    from buying_groups.domain.solution_interests import AccountAudience
+
+    created = _create(
+        file, AccountAudience, lambda repo, e: repo.create_audience(e), "account audience", encoding
+    )
     _print_entity(created, as_json, f"created {created.kind.value} audience")
 
 
@@ -281,7 +304,7 @@ def audiences_create(
 def audiences_list(as_json: JsonOpt = False) -> None:
     """List account audiences by name."""
     with reading() as session:
-        audiences = ConfigurationRepository(session).list_audiences()
+        audiences = _configuration(session).list_audiences()
     if as_json:
         print_json([a.model_dump(mode="json") for a in audiences])
         return
@@ -299,7 +322,7 @@ def _audience_content(audience: AccountAudience) -> str:
 def audiences_show(name: NameArg, as_json: JsonOpt = False) -> None:
     """Show one audience."""
     with reading() as session:
-        audience = ConfigurationRepository(session).get_audience(name)
+        audience = _configuration(session).get_audience(name)
     if as_json:
         print_json(audience.model_dump(mode="json"))
     else:
@@ -313,6 +336,8 @@ def audiences_preview(
     as_json: JsonOpt = False,
 ) -> None:
     """Evaluate an audience now: how many accounts it selects and the first ones by id."""
+    from buying_groups.storage.audience_preview import preview_audience
+
     with reading() as session:
         preview = preview_audience(session, name, limit)
     if as_json:
@@ -335,8 +360,11 @@ def stage_models_create(
     file: EntityFile, as_json: JsonOpt = False, encoding: EncodingOpt = None
 ) -> None:
     """Create a stage model (entry stages, one success stage, allowed moves)."""
-    store = ConfigurationRepository.create_stage_model
-    created = _create(file, StageModel, store, "stage model", encoding)
+    from buying_groups.domain.stage_models import StageModel
+
+    created = _create(
+        file, StageModel, lambda repo, e: repo.create_stage_model(e), "stage model", encoding
+    )
     _print_entity(created, as_json, "created stage model")
 
 
@@ -344,7 +372,7 @@ def stage_models_create(
 def stage_models_list(as_json: JsonOpt = False) -> None:
     """List stage models by name."""
     with reading() as session:
-        models = ConfigurationRepository(session).list_stage_models()
+        models = _configuration(session).list_stage_models()
     if as_json:
         print_json([m.model_dump(mode="json") for m in models])
         return
@@ -356,7 +384,7 @@ def stage_models_list(as_json: JsonOpt = False) -> None:
 def stage_models_show(name: NameArg, as_json: JsonOpt = False) -> None:
     """Show a stage model's stages and the moves each allows."""
     with reading() as session:
-        model = ConfigurationRepository(session).get_stage_model(name)
+        model = _configuration(session).get_stage_model(name)
     if as_json:
         print_json(model.model_dump(mode="json"))
         return

@@ -6,15 +6,16 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-import yaml
-from pydantic import BaseModel, ValidationError
 
 from buying_groups.input_files import InputFileError, open_text, shorten
 
-M = TypeVar("M", bound=BaseModel)
+if TYPE_CHECKING:  # imported by every command: pydantic and yaml only where used
+    from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound="BaseModel")
 
 EncodingOpt = Annotated[
     str | None,
@@ -54,6 +55,8 @@ def read_mapping(path: Path, encoding: str | None = None) -> dict[str, Any]:
 
 
 def _load_yaml(path: Path, text: str) -> Any:
+    import yaml
+
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -1,23 +1,23 @@
 """``buying-groups generate``: create or maintain the buying groups of an audience.
 
-Registered by the composition root: ``app.command("generate")(generate)``.
+Registered by the composition root: ``app.command("generate")(generate)``. Generation and
+the models (scikit-learn, MLflow) load when the command runs, not when the CLI starts.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import Engine
 
-from buying_groups.assignment import RuleMatcher
 from buying_groups.domain.errors import DomainError
-from buying_groups.generation import GenerationReport, run_generation
-from buying_groups.ml.title_classifier import TitleClassifier
-from buying_groups.settings import get_settings
-from buying_groups.storage.configuration_repository import ConfigurationRepository
-from buying_groups.storage.database import make_engine, make_session_factory
 from buying_groups_cli.output import fail, print_json, progress_bar
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from buying_groups.generation import GenerationReport
+    from buying_groups.ml.title_classifier import TitleClassifier
 
 
 def generate(
@@ -40,6 +40,11 @@ def generate(
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
     """Create the buying groups of an audience x solution interest, or bring them up to date."""
+    from buying_groups.generation import run_generation
+    from buying_groups.settings import get_settings
+    from buying_groups.storage.database import make_engine
+    from buying_groups.storage.unit_of_work import SqlUnitOfWork
+
     settings = get_settings()
     engine = make_engine(settings.database_url)
     role_model, version = (None, None)
@@ -51,7 +56,7 @@ def generate(
     try:
         with progress_bar("accounts", None, quiet=as_json) as advance:
             report = run_generation(
-                engine,
+                SqlUnitOfWork(engine),
                 solution_interest=solution_interest,
                 audience=audience,
                 mode=mode,
@@ -75,6 +80,7 @@ def champion_role_model(
 ) -> tuple[TitleClassifier | None, str | None]:
     """The interest's champion role model and its version; (None, None) if there is none."""
     from buying_groups.ml.registry import load_champion, role_model_name
+    from buying_groups.ml.title_classifier import TitleClassifier
 
     loaded = load_champion(tracking_uri, role_model_name(solution_interest))
     if loaded is None or not isinstance(loaded[0], TitleClassifier):
@@ -86,6 +92,7 @@ def champion_title_model(tracking_uri: str, name: str) -> TitleClassifier | None
     """The title champion, whose function, seniority and persona cards may test; None if
     there is none (such cards then see those attributes absent)."""
     from buying_groups.ml.registry import MissingStoreError, load_champion
+    from buying_groups.ml.title_classifier import TitleClassifier
 
     try:
         loaded = load_champion(tracking_uri, name)
@@ -98,6 +105,10 @@ def champion_title_model(tracking_uri: str, name: str) -> TitleClassifier | None
 
 def _cards_read_inferred(engine: Engine, solution_interest: str) -> bool:
     """Whether the interest's live template tests what a model infers from the title."""
+    from buying_groups.assignment import RuleMatcher
+    from buying_groups.storage.configuration_repository import ConfigurationRepository
+    from buying_groups.storage.database import make_session_factory
+
     with make_session_factory(engine)() as session:
         configuration = ConfigurationRepository(session)
         try:

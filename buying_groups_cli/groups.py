@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from buying_groups.domain.group_filters import GroupFilter
-from buying_groups.domain.group_views import CompletenessSummary, GroupDetail, GroupSummary
-from buying_groups.storage.group_repository import GroupRepository
 from buying_groups_cli.output import print_json, print_table
 from buying_groups_cli.sessions import reading, reported_errors, writing
+
+if TYPE_CHECKING:  # the domain views and storage load when a command runs, not at start
+    from sqlalchemy.orm import Session
+
+    from buying_groups.domain.group_views import CompletenessSummary, GroupDetail, GroupSummary
+    from buying_groups.storage.group_repository import GroupRepository
 
 groups_app = typer.Typer(
     help="Buying groups: filter, inspect, summarise, recommend, move stage, set status.",
@@ -22,6 +25,12 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 AccountArg = Annotated[str, typer.Argument(help="The account's external id.")]
 InterestOpt = Annotated[str, typer.Option("--solution-interest", help="Solution interest name.")]
 ScoreOpt = Annotated[float | None, typer.Option(min=0, max=100)]
+
+
+def _groups(session: Session) -> GroupRepository:
+    from buying_groups.storage.group_repository import GroupRepository
+
+    return GroupRepository(session)
 
 
 def _score(value: float) -> str:
@@ -54,6 +63,8 @@ def groups_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List groups, e.g. --missing-role "Decision Maker" --completeness-lt 50."""
+    from buying_groups.domain.group_filters import GroupFilter
+
     with reported_errors():
         filters = GroupFilter(
             solution_interest=solution_interest,
@@ -68,7 +79,7 @@ def groups_list(
             include_deleted=include_deleted,
         )
     with reading() as session:
-        page = GroupRepository(session).list_groups(filters, sort, limit, offset)
+        page = _groups(session).list_groups(filters, sort, limit, offset)
     if as_json:
         items = [g.model_dump(mode="json") for g in page.items]
         print_json({"total": page.total, "limit": limit, "offset": offset, "items": items})
@@ -110,7 +121,7 @@ def groups_show(
 ) -> None:
     """Show one group: scores, roles (assigned / required) and members with their evidence."""
     with reading() as session:
-        group = GroupRepository(session).get_group(account, solution_interest)
+        group = _groups(session).get_group(account, solution_interest)
     _print_detail(group, as_json)
 
 
@@ -166,6 +177,7 @@ def groups_recommend(
     from buying_groups.settings import get_settings
     from buying_groups.storage.configuration_repository import ConfigurationRepository
     from buying_groups.storage.crm_repository import CrmRepository
+    from buying_groups.storage.unit_of_work import SqlUnitOfWork
     from buying_groups_cli.generate import champion_role_model, champion_title_model
 
     with reading() as session:  # typos are said before a model is loaded
@@ -179,7 +191,8 @@ def groups_recommend(
         typer.echo(f"warning: no role model ({exc}); rules only", err=True)
         model, version, title_model = None, None, None
     with reading() as session:
-        service = RecommendationService(session, model, version, title_model=title_model)
+        uow = SqlUnitOfWork.joining(session)
+        service = RecommendationService(uow, model, version, title_model=title_model)
         answer = service.recommend(
             solution_interest, account, role=role, limit=limit, hierarchy=hierarchy
         )
@@ -219,7 +232,7 @@ def _role_json(recommendation: Any) -> dict[str, Any]:
 def groups_summary(solution_interest: InterestOpt, as_json: JsonOpt = False) -> None:
     """Completeness histogram and, per role, how many groups miss it (find what is missing)."""
     with reading() as session:
-        summary = GroupRepository(session).completeness_summary(solution_interest)
+        summary = _groups(session).completeness_summary(solution_interest)
     if as_json:
         print_json(summary.model_dump(mode="json"))
         return
@@ -259,7 +272,7 @@ def groups_move_stage(
 ) -> None:
     """Move a group to another stage, if the interest's stage model allows the move."""
     with writing() as session:
-        group = GroupRepository(session).move_stage(account, solution_interest, stage)
+        group = _groups(session).move_stage(account, solution_interest, stage)
     _print_change(group, as_json, f"stage is now {group.stage}")
 
 
@@ -272,7 +285,7 @@ def groups_set_status(
 ) -> None:
     """Set a group's free-text status."""
     with writing() as session:
-        group = GroupRepository(session).set_status(account, solution_interest, status or None)
+        group = _groups(session).set_status(account, solution_interest, status or None)
     _print_change(group, as_json, f"status is now {group.status or '(none)'}")
 
 

@@ -1,23 +1,18 @@
-"""The ``buying-groups`` command: the composition root that wires core, training and serving."""
+"""The ``buying-groups`` command: the composition root that wires core, training and serving.
+
+Every command pays for what this module imports, ``--help`` included, so the core, storage
+(SQLAlchemy), pandas and the models load inside the commands that use them; a test
+(tests/cli/test_cli_start.py) keeps torch, scikit-learn and MLflow out of the start.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy import Engine
 
 from buying_groups.domain.errors import DomainError
-from buying_groups.imports.loader import (
-    ImportReport,
-    import_accounts,
-    import_activities,
-    import_persons,
-)
-from buying_groups.settings import get_settings
-from buying_groups.storage.crm_repository import CrmRepository
-from buying_groups.storage.database import make_engine, make_session_factory, upgrade
 from buying_groups_cli import api_keys
 from buying_groups_cli.configuration import (
     audiences_app,
@@ -32,6 +27,13 @@ from buying_groups_cli.groups import groups_app
 from buying_groups_cli.output import fail, print_json, print_table, progress_bar, progress_bars
 from buying_groups_cli.reporting_group import ReportingGroup
 from training.cli import evaluate_app, predict_app, train_app
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from buying_groups.imports.loader import ImportReport
+    from buying_groups.storage.crm_repository import CrmRepository
 
 app = typer.Typer(help="Buying groups for B2B marketing.", no_args_is_help=True, cls=ReportingGroup)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -68,12 +70,32 @@ EXIT_ROWS_REJECTED = 3
 
 def engine() -> Engine:
     """The engine of the configured database."""
+    from buying_groups.settings import get_settings
+    from buying_groups.storage.database import make_engine
+
     return make_engine(get_settings().database_url)
+
+
+def crm_repository(session: Session) -> CrmRepository:
+    """The CRM repository of a session."""
+    from buying_groups.storage.crm_repository import CrmRepository
+
+    return CrmRepository(session)
+
+
+def session_factory(target: Engine) -> sessionmaker[Session]:
+    """Sessions of an engine."""
+    from buying_groups.storage.database import make_session_factory
+
+    return make_session_factory(target)
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the schema to the newest version."""
+    from buying_groups.settings import get_settings
+    from buying_groups.storage.database import upgrade
+
     upgrade(engine())
     typer.echo(f"database is up to date: {get_settings().database_url}")
 
@@ -87,6 +109,8 @@ def _count_lines(path: Path) -> int | None:
 
 def _run_import(kind: str, path: Path, as_json: bool, encoding: str | None) -> None:
     """Import a file; unreadable files and a missing schema are said by the root group."""
+    from buying_groups.imports.loader import import_accounts, import_activities, import_persons
+
     importer = {
         "accounts": import_accounts,
         "persons": import_persons,
@@ -143,9 +167,9 @@ def accounts_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List accounts ordered by external id."""
-    with make_session_factory(engine())() as session:
+    with session_factory(engine())() as session:
         try:
-            page = CrmRepository(session).list_accounts(
+            page = crm_repository(session).list_accounts(
                 limit=limit, offset=offset, parent_external_id=parent
             )
         except DomainError as exc:
@@ -166,9 +190,9 @@ def persons_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List persons ordered by external id."""
-    with make_session_factory(engine())() as session:
+    with session_factory(engine())() as session:
         try:
-            page = CrmRepository(session).list_persons(
+            page = crm_repository(session).list_persons(
                 account_external_id=account, limit=limit, offset=offset
             )
         except DomainError as exc:
@@ -210,13 +234,14 @@ def demo_seed(
     """Load the synthetic demo CRM (made-up companies and people) and the demo configuration."""
     from buying_groups.demo.crm import SIZES
     from buying_groups.demo.seed import seed_demo
+    from buying_groups.storage.database import upgrade
 
     if size not in SIZES:
         raise fail(f"unknown size {size!r}; choose one of {', '.join(SIZES)}")
     target = engine()
     upgrade(target)
-    with make_session_factory(target)() as session:
-        existing = CrmRepository(session).count_accounts()
+    with session_factory(target)() as session:
+        existing = crm_repository(session).count_accounts()
     if if_empty and existing:
         typer.echo(f"demo data not loaded: the database already has {existing} accounts")
         return
@@ -245,6 +270,7 @@ def serve(
     """Start the HTTP API."""
     import uvicorn
 
+    from buying_groups.settings import get_settings
     from serving.app import create_app
 
     settings = get_settings()
