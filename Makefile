@@ -80,10 +80,9 @@ bench-recommend: setup
 bench-titles: setup
 	$(BIN)/python -m training.bench_titles $(if $(CI),--short,)
 
+# The MLflow UI on the settings' stores (BG_MLFLOW_* or MLFLOW_*), one worker; PORT=5001 to move it.
 mlflow: setup
-	mkdir -p var/mlflow
-	$(BIN)/mlflow ui --backend-store-uri "sqlite:///$(CURDIR)/var/mlflow/mlflow.db" \
-		--default-artifact-root "$(CURDIR)/var/mlflow/artifacts" --host 127.0.0.1 --port 5000
+	$(BIN)/python -m training.mlflow_ui $(if $(PORT),--port $(PORT),)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

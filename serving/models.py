@@ -60,8 +60,11 @@ class PredictionCache(LruCache):
 class ModelStore:
     """Holds the current ModelSet; swaps it atomically when a champion alias moves."""
 
-    def __init__(self, tracking_uri: str, title_model_name: str) -> None:
+    def __init__(
+        self, tracking_uri: str, title_model_name: str, registry_uri: str | None = None
+    ) -> None:
         self.tracking_uri = tracking_uri
+        self.registry_uri = registry_uri
         self.title_model_name = title_model_name
         self.current = ModelSet()
         self.predictions = PredictionCache()
@@ -82,7 +85,7 @@ class ModelStore:
     def _load(self, role_interests: list[str]) -> ModelSet:
         from buying_groups.ml.registry import configure_mlflow, role_model_name
 
-        client = configure_mlflow(self.tracking_uri)
+        client = configure_mlflow(self.tracking_uri, registry_uri=self.registry_uri)
         loaded = ModelSet()
         title = self._champion(client, self.title_model_name, self.current.title, loaded)
         loaded.title = title

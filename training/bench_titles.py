@@ -90,6 +90,7 @@ class MlflowStore:
 
     tracking_uri: str
     artifact_root: str | None = None
+    registry_uri: str | None = None
 
     @classmethod
     def from_settings(
@@ -100,6 +101,8 @@ class MlflowStore:
         return cls(
             tracking_uri or settings.mlflow_tracking_uri,
             artifact_root or settings.mlflow_artifact_root,
+            # A store named on the command line is its own registry.
+            None if tracking_uri else settings.mlflow_registry_uri,
         )
 
 
@@ -256,7 +259,7 @@ def evaluate(model: TitleClassifier, slices: dict[str, pd.DataFrame]) -> list[di
     """Accuracy and macro-F1 per slice and target, on the rows that carry the label."""
     rows: list[dict[str, object]] = []
     for slice_name, frame in slices.items():
-        predicted = model.predict(frame["title"].tolist())
+        predicted = model.predict_with_confidence(frame["title"].tolist())
         for target in TARGETS:
             mask = frame[target].notna().to_numpy()
             truth = frame.loc[mask, target].astype(str).to_numpy()
@@ -407,6 +410,7 @@ def register_config(
         promote=True,
         tracking_uri=store.tracking_uri,
         artifact_root=store.artifact_root,
+        registry_uri=store.registry_uri,
         weight_column="weight",
         extra_params={
             "bench_config": config,

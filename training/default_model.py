@@ -37,6 +37,7 @@ def ensure_default_title_model(
     data_path: Path = DEFAULT_TITLES,
     embedder: str = DEFAULT_MODEL_EMBEDDER,
     force: bool = False,
+    registry_uri: str | None = None,
     progress: bool = True,
 ) -> TrainResult | None:
     """Train, register and promote the default model unless ``name`` has a champion.
@@ -48,12 +49,13 @@ def ensure_default_title_model(
         data_path: the labelled default titles.
         embedder: embedder name (see ``training.title_pipeline.EMBEDDERS``).
         force: train a new champion even if one exists.
+        registry_uri: MLflow registry store (default: the tracking store).
         progress: show a progress bar.
 
     Returns:
         The training result, or ``None`` when a champion already existed.
     """
-    client = configure_mlflow(tracking_uri, create=True)
+    client = configure_mlflow(tracking_uri, registry_uri=registry_uri, create=True)
     if not force and champion_version(client, name) is not None:
         return None
     data = pd.read_csv(data_path, dtype=str, keep_default_na=False)
@@ -65,6 +67,7 @@ def ensure_default_title_model(
         promote=True,
         tracking_uri=tracking_uri,
         artifact_root=artifact_root,
+        registry_uri=registry_uri,
         progress=progress,
     )
 
@@ -82,6 +85,7 @@ def main(
         name=settings.title_model_name,
         data_path=data,
         force=force,
+        registry_uri=settings.mlflow_registry_uri,
     )
     if result is None:
         typer.echo(f"{settings.title_model_name}@champion already exists; nothing to do")

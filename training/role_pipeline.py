@@ -33,9 +33,7 @@ from buying_groups.ml.registry import role_model_name
 from buying_groups.ml.title_classifier import TitleClassifier
 from training.role_data import CONFIRMED, WEAK, role_training_data
 from training.title_pipeline import (
-    DEFAULT_ARTIFACT_ROOT,
     DEFAULT_EMBEDDER,
-    DEFAULT_TRACKING_URI,
     RunSetup,
     TrainingDataError,
     TrainResult,
@@ -121,8 +119,9 @@ def train_roles(
     name: str | None = None,
     embedder: str | TitleEmbedder = DEFAULT_EMBEDDER,
     promote: bool = False,
-    tracking_uri: str = DEFAULT_TRACKING_URI,
-    artifact_root: str | None = DEFAULT_ARTIFACT_ROOT,
+    tracking_uri: str | None = None,
+    artifact_root: str | None = None,
+    registry_uri: str | None = None,
     seed: int = 0,
     min_confirmed: int = 200,
     weak_weight: float = 0.5,
@@ -143,8 +142,11 @@ def train_roles(
         name: registered model name; default ``role-<interest slug>``.
         embedder: a key of ``training.title_pipeline.EMBEDDERS``, or an embedder.
         promote: move ``@champion`` to the new version even when it does not win.
-        tracking_uri: MLflow tracking and registry store.
-        artifact_root: folder for the experiment's artifacts when it is created.
+        tracking_uri: MLflow tracking store (default: the settings').
+        artifact_root: folder for the experiment's artifacts when it is created (default:
+            the settings').
+        registry_uri: MLflow registry store (default: the tracking store if one is given,
+            else the settings').
         seed: seed of the samples, the split and the classifier.
         min_confirmed: below this many confirmed rows, weak rule labels are added.
         weak_weight: sample weight of a weak row (a confirmed row weighs 1).
@@ -207,7 +209,10 @@ def train_roles(
         log_plots=log_plots,
         tracking_uri=tracking_uri,
         artifact_root=artifact_root,
+        registry_uri=registry_uri,
         progress=progress,
+        description=f"Buying-group role in the solution interest {solution_interest!r} "
+        f"from a job title (input column {TITLE_COLUMN!r}).",
         weight_column="weight",
         extra_params=_run_params(solution_interest, evaluation_set, counts, min_confirmed)
         | {

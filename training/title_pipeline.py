@@ -37,19 +37,21 @@ from buying_groups.ml.embedders import (
 )
 from buying_groups.ml.pyfunc_model import TITLE_COLUMN, log_title_model, predict_frame
 from buying_groups.ml.registry import (
+    MlflowStores,
     champion_version,
-    configure_mlflow,
     ensure_experiment,
     load_pyfunc,
+    mlflow_stores,
+    set_challenger,
     set_champion,
+    version_aliases,
 )
 from buying_groups.ml.title_classifier import TitleClassifier
-from buying_groups.settings import PROJECT_ROOT
+from buying_groups.settings import get_settings
+from training.provenance import source_tags
 from training.title_metrics import flat_metrics, score_predictions, summary_table
 from training.title_plots import confusion_figure, reliability_figure
 
-DEFAULT_TRACKING_URI = f"sqlite:///{PROJECT_ROOT / 'var' / 'mlflow' / 'mlflow.db'}"
-DEFAULT_ARTIFACT_ROOT = str(PROJECT_ROOT / "var" / "mlflow" / "artifacts")
 DEFAULT_EMBEDDER = "tfidf-sparse"
 _RARE = "__rare__"
 
@@ -227,8 +229,9 @@ def train_titles(
     classifier_params: dict[str, Any] | None = None,
     blas_threads: int | None = 1,
     log_plots: bool = True,
-    tracking_uri: str = DEFAULT_TRACKING_URI,
-    artifact_root: str | None = DEFAULT_ARTIFACT_ROOT,
+    tracking_uri: str | None = None,
+    artifact_root: str | None = None,
+    registry_uri: str | None = None,
     progress: bool = True,
 ) -> TrainResult:
     """Train a title model, log it to MLflow, register it and promote it if it wins.
@@ -246,8 +249,11 @@ def train_titles(
         classifier_params: further :class:`TitleClassifier` parameters (C, calibration...).
         blas_threads: BLAS threads while fitting; ``None`` keeps the library default.
         log_plots: log the confusion-matrix and reliability plots (about a second each).
-        tracking_uri: MLflow tracking and registry store (SQLite by default).
-        artifact_root: folder for the experiment's artifacts when it is created.
+        tracking_uri: MLflow tracking store (default: the settings').
+        artifact_root: folder for the experiment's artifacts when it is created (default:
+            the settings').
+        registry_uri: MLflow registry store (default: the tracking store if one is given,
+            else the settings').
         progress: show a progress bar.
 
     Returns:
@@ -272,7 +278,10 @@ def train_titles(
         log_plots=log_plots,
         tracking_uri=tracking_uri,
         artifact_root=artifact_root,
+        registry_uri=registry_uri,
         progress=progress,
+        description=f"Predicts {', '.join(targets)} from a job title "
+        f"(input column {TITLE_COLUMN!r}).",
     )
     return fit_and_register(classifier, frame, train, test, setup)
 
@@ -289,12 +298,17 @@ class RunSetup:
         promote: move ``@champion`` even when the challenger does not win.
         blas_threads: BLAS threads while fitting; ``None`` keeps the library default.
         log_plots: log the confusion-matrix and reliability plots.
-        tracking_uri: MLflow tracking and registry store.
-        artifact_root: folder for the experiment's artifacts when it is created.
+        tracking_uri: MLflow tracking store (``None``: the settings').
+        artifact_root: folder for the experiment's artifacts when it is created
+            (``None``: the settings').
+        registry_uri: MLflow registry store (``None``: the tracking store if one is
+            given, else the settings').
         progress: show a progress bar.
         weight_column: a column of ``train`` with per-row sample weights, if any.
         extra_params: further MLflow parameters (how the data was built...).
         tags: further MLflow run tags.
+        description: the registered model's description, set when it has none (an edit
+            made in the MLflow UI is kept).
     """
 
     name: str
@@ -304,12 +318,20 @@ class RunSetup:
     promote: bool = False
     blas_threads: int | None = 1
     log_plots: bool = True
-    tracking_uri: str = DEFAULT_TRACKING_URI
-    artifact_root: str | None = DEFAULT_ARTIFACT_ROOT
+    tracking_uri: str | None = None
+    artifact_root: str | None = None
+    registry_uri: str | None = None
     progress: bool = True
     weight_column: str | None = None
     extra_params: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+
+    def stores(self) -> MlflowStores:
+        """The stores named here, the settings' for the others."""
+        return mlflow_stores(
+            get_settings(), self.tracking_uri, self.registry_uri, self.artifact_root
+        )
 
 
 def fit_and_register(
@@ -337,13 +359,14 @@ def fit_and_register(
     """
     name, targets = setup.name, setup.targets
     weights = None if setup.weight_column is None else train[setup.weight_column].to_numpy()
+    stores = setup.stores()
     with _progress(setup.progress, 4, f"train {name}") as bar:
-        client = configure_mlflow(setup.tracking_uri, create=True)
-        experiment_id = ensure_experiment(client, name, setup.artifact_root)
+        client = stores.client(create=True)
+        experiment_id = ensure_experiment(client, name, stores.artifact_root)
         with mlflow.start_run(experiment_id=experiment_id) as run:
             _log_setup(frame, train, test, targets, classifier, setup.seed, setup.test_size)
             mlflow.log_params(setup.extra_params)
-            mlflow.set_tags(setup.tags)
+            mlflow.set_tags(source_tags() | setup.tags)
             # Many small solver steps on shared cores: one BLAS thread was 5-7x faster than
             # OpenBLAS's two competing ones when measured on the 2-core CI machine.
             with (
@@ -360,6 +383,7 @@ def fit_and_register(
             with _step(bar, "compare with champion"):
                 version = str(info.registered_model_version)
                 decision = _decide(client, name, version, test, targets, metrics, setup.promote)
+                _describe(client, setup, version, classifier, len(train), metrics, decision)
     return TrainResult(
         name=name,
         version=version,
@@ -447,6 +471,8 @@ def _decide(
         mlflow.log_metrics(flat_metrics(champion_metrics, prefix="champion."))
     if promoted:
         set_champion(client, name, version)
+    else:
+        set_challenger(client, name, version)
     mlflow.set_tags({"promoted": str(promoted), "promotion_reason": reason})
     client.set_model_version_tag(name, version, "mean_macro_f1", f"{metrics['mean_macro_f1']:.4f}")
     return {
@@ -455,6 +481,28 @@ def _decide(
         "promoted": promoted,
         "reason": reason,
     }
+
+
+def _describe(
+    client: MlflowClient,
+    setup: RunSetup,
+    version: str,
+    classifier: TitleClassifier,
+    n_train: int,
+    metrics: dict[str, Any],
+    decision: dict[str, Any],
+) -> None:
+    """Describe the new version (what it learnt from, how it scored, the verdict) and the
+    registered model if it has no description yet."""
+    if setup.description and not client.get_registered_model(setup.name).description:
+        client.update_registered_model(setup.name, description=setup.description)
+    embedder = type(classifier.embedder_).__name__
+    client.update_model_version(
+        setup.name,
+        version,
+        description=f"{', '.join(setup.targets)} from {n_train} training rows ({embedder}); "
+        f"held-out mean macro-F1 {metrics['mean_macro_f1']:.4f}; {decision['reason']}.",
+    )
 
 
 def _verdict(
@@ -475,6 +523,7 @@ def predict_titles(
     titles: pd.DataFrame,
     *,
     tracking_uri: str | None = None,
+    registry_uri: str | None = None,
     batch_size: int = 10_000,
     progress: bool = False,
 ) -> pd.DataFrame:
@@ -483,7 +532,8 @@ def predict_titles(
     Args:
         model_uri: any MLflow model URI.
         titles: a frame with a ``title`` column.
-        tracking_uri: the store that resolves ``models:/`` URIs (default: MLflow's current).
+        tracking_uri: the store that resolves ``runs:/`` URIs (default: MLflow's current).
+        registry_uri: the store that resolves ``models:/`` URIs (default: the tracking one).
         batch_size: rows per call, so that long files show progress.
         progress: show a progress bar.
 
@@ -492,7 +542,7 @@ def predict_titles(
     """
     if TITLE_COLUMN not in titles.columns:
         raise TrainingDataError(f"the data has no {TITLE_COLUMN!r} column")
-    model = load_pyfunc(model_uri, tracking_uri)
+    model = load_pyfunc(model_uri, tracking_uri, registry_uri)
     frame = titles[[TITLE_COLUMN]].reset_index(drop=True)
     starts = range(0, max(len(frame), 1), batch_size)
     parts = [
@@ -508,6 +558,7 @@ def evaluate_titles(
     targets: list[str] | None = None,
     *,
     tracking_uri: str | None = None,
+    registry_uri: str | None = None,
 ) -> dict[str, Any]:
     """Score a model on labelled titles.
 
@@ -515,13 +566,16 @@ def evaluate_titles(
         model_uri: any MLflow model URI.
         data: ``title`` plus label columns.
         targets: the columns to score; default: every column of ``data`` the model predicts.
-        tracking_uri: the store that resolves ``models:/`` URIs (default: MLflow's current).
+        tracking_uri: the store that resolves ``runs:/`` URIs (default: MLflow's current).
+        registry_uri: the store that resolves ``models:/`` URIs (default: the tracking one).
 
     Returns:
         ``{"targets": {target: {accuracy, macro_f1, coverage, ece, n, per_class}},
         "mean_macro_f1", "mean_accuracy"}``.
     """
-    predictions = predict_titles(model_uri, data, tracking_uri=tracking_uri)
+    predictions = predict_titles(
+        model_uri, data, tracking_uri=tracking_uri, registry_uri=registry_uri
+    )
     if targets is None:
         targets = [c for c in data.columns if c != TITLE_COLUMN and c in predictions.columns]
     if not targets:
@@ -537,23 +591,40 @@ def misclassified(held_out: pd.DataFrame, target: str) -> pd.DataFrame:
     return held_out.loc[wrong, columns].sort_values(f"{target}_confidence", ascending=False)
 
 
-def model_versions(name: str, *, tracking_uri: str | None = None) -> pd.DataFrame:
-    """The registered versions of ``name``: version, aliases, held-out mean macro-F1, run."""
-    client = configure_mlflow(tracking_uri) if tracking_uri else MlflowClient()
+def model_versions(
+    name: str, *, tracking_uri: str | None = None, registry_uri: str | None = None
+) -> pd.DataFrame:
+    """The registered versions of ``name``: version, aliases, held-out mean macro-F1, run,
+    description."""
+    client = _client(tracking_uri, registry_uri)
+    aliases = version_aliases(client, name)
     rows = [
         {
             "version": int(v.version),
-            "aliases": ",".join(getattr(v, "aliases", []) or []),
+            "aliases": ",".join(aliases.get(str(v.version), [])),
             "mean_macro_f1": float(v.tags.get("mean_macro_f1", "nan")),
             "run_id": v.run_id,
+            "description": v.description or "",
         }
         for v in client.search_model_versions(f"name='{name}'")
     ]
-    columns = ["version", "aliases", "mean_macro_f1", "run_id"]
+    columns = ["version", "aliases", "mean_macro_f1", "run_id", "description"]
     return pd.DataFrame(rows, columns=columns).sort_values("version").reset_index(drop=True)
 
 
-def promote_version(name: str, version: str | int, *, tracking_uri: str | None = None) -> None:
+def promote_version(
+    name: str,
+    version: str | int,
+    *,
+    tracking_uri: str | None = None,
+    registry_uri: str | None = None,
+) -> None:
     """Move ``@champion`` of ``name`` to ``version`` by hand (a reviewed decision)."""
-    client = configure_mlflow(tracking_uri) if tracking_uri else MlflowClient()
-    set_champion(client, name, version)
+    set_champion(_client(tracking_uri, registry_uri), name, version)
+
+
+def _client(tracking_uri: str | None, registry_uri: str | None) -> MlflowClient:
+    """A client of the stores given, else of the stores MLflow is configured with."""
+    if tracking_uri is None and registry_uri is None:
+        return MlflowClient()
+    return mlflow_stores(get_settings(), tracking_uri, registry_uri).client()

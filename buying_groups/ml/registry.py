@@ -1,8 +1,11 @@
 """MLflow store and model-registry access: where runs go, which version is the champion.
 
 Models are served through the registry alias ``@champion`` (``models:/NAME@champion``),
-never through a run id. The tracking and registry store is SQLite by default (MLflow 3 has
-no plain file store any more) and artifacts live in a local folder given by the settings.
+never through a run id; ``@challenger`` marks the latest version that lost its comparison.
+The tracking and registry store is SQLite by default (MLflow 3 has no plain file store any
+more), under the settings' data folder, and artifacts live in a local folder given by the
+settings; ``MLFLOW_TRACKING_URI`` / ``MLFLOW_REGISTRY_URI`` are honoured, the ``BG_``
+variables win.
 
 Only writers (training, registering) may create the store: MLflow creates a missing SQLite
 store on first use, so a reader with a mistyped path would otherwise see an empty registry
@@ -12,8 +15,9 @@ store on first use, so a reader with a mistyped path would otherwise see an empt
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 from mlflow import MlflowClient
@@ -24,9 +28,14 @@ from mlflow.pyfunc import PyFuncModel
 from buying_groups.domain.errors import NotFoundError
 from buying_groups.input_files import shorten
 
+if TYPE_CHECKING:
+    from buying_groups.settings import Settings
+
 __all__ = [
+    "CHALLENGER_ALIAS",
     "CHAMPION_ALIAS",
     "MissingStoreError",
+    "MlflowStores",
     "ModelNotFoundError",
     "champion_uri",
     "champion_version",
@@ -35,11 +44,16 @@ __all__ = [
     "load_champion",
     "load_classifier",
     "load_pyfunc",
+    "mlflow_stores",
     "role_model_name",
+    "set_challenger",
     "set_champion",
+    "version_aliases",
 ]
 
 CHAMPION_ALIAS = "champion"
+#: The latest version that was trained and compared but did not beat the champion.
+CHALLENGER_ALIAS = "challenger"
 _SQLITE_PREFIX = "sqlite:///"
 #: Model URIs that resolve through the tracking/registry store (others are paths or URLs).
 _STORE_SCHEMES = ("models:", "runs:")
@@ -53,6 +67,40 @@ class ModelNotFoundError(NotFoundError):
     """A model URI names no model that can be loaded."""
 
 
+@dataclass(frozen=True)
+class MlflowStores:
+    """Where runs, registered models and new experiments' artifacts go."""
+
+    tracking_uri: str
+    registry_uri: str
+    artifact_root: str
+
+    def client(self, *, create: bool = False) -> MlflowClient:
+        """Configure MLflow for these stores and return a client (see :func:`configure_mlflow`)."""
+        return configure_mlflow(self.tracking_uri, registry_uri=self.registry_uri, create=create)
+
+
+def mlflow_stores(
+    settings: Settings,
+    tracking_uri: str | None = None,
+    registry_uri: str | None = None,
+    artifact_root: str | None = None,
+) -> MlflowStores:
+    """The stores given, the settings' for the others.
+
+    A tracking store given without a registry store is its own registry: a caller who
+    names a throw-away store does not want versions registered in the settings' one.
+    """
+    if tracking_uri is None:
+        tracking_uri = settings.mlflow_tracking_uri
+        registry_uri = registry_uri or settings.mlflow_registry_uri
+    return MlflowStores(
+        tracking_uri=tracking_uri,
+        registry_uri=registry_uri or tracking_uri,
+        artifact_root=artifact_root or settings.mlflow_artifact_root,
+    )
+
+
 def sqlite_store_path(tracking_uri: str) -> Path | None:
     """The file of a ``sqlite:///`` store (relative to the current folder, as SQLAlchemy
     reads it); ``None`` for other stores and in-memory SQLite."""
@@ -62,27 +110,37 @@ def sqlite_store_path(tracking_uri: str) -> Path | None:
     return None if database in ("", ":memory:") else Path(database)
 
 
-def configure_mlflow(tracking_uri: str, *, create: bool = False) -> MlflowClient:
-    """Point MLflow's tracking and registry at ``tracking_uri`` and return a client.
+def configure_mlflow(
+    tracking_uri: str, *, registry_uri: str | None = None, create: bool = False
+) -> MlflowClient:
+    """Point MLflow's tracking and registry at the stores and return a client.
 
     Args:
-        tracking_uri: the store; for ``sqlite:///`` its file must exist unless ``create``.
+        tracking_uri: the tracking store; for ``sqlite:///`` its file must exist unless
+            ``create``.
+        registry_uri: the model registry store (default: the tracking store), checked alike.
         create: the caller writes (trains, registers): create a missing SQLite store's folder
             and let MLflow create the store.
 
     Raises:
         MissingStoreError: a SQLite store that does not exist, without ``create``.
     """
-    path = sqlite_store_path(tracking_uri)
+    registry_uri = registry_uri or tracking_uri
+    _check_store(tracking_uri, create, "BG_MLFLOW_TRACKING_URI")
+    if registry_uri != tracking_uri:
+        _check_store(registry_uri, create, "BG_MLFLOW_REGISTRY_URI")
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(registry_uri)
+    return MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri)
+
+
+def _check_store(uri: str, create: bool, variable: str) -> None:
+    """Create a writer's SQLite folder; refuse a reader a SQLite store that is not there."""
+    path = sqlite_store_path(uri)
     if path is not None and create:
         path.parent.mkdir(parents=True, exist_ok=True)
     elif path is not None and not path.is_file():
-        raise MissingStoreError(
-            f"no MLflow store at {path}; train a model first or set BG_MLFLOW_TRACKING_URI"
-        )
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_registry_uri(tracking_uri)
-    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        raise MissingStoreError(f"no MLflow store at {path}; train a model first or set {variable}")
 
 
 def ensure_experiment(client: MlflowClient, name: str, artifact_root: str | None) -> str:
@@ -122,18 +180,52 @@ def champion_version(client: MlflowClient, name: str) -> ModelVersion | None:
 
 
 def set_champion(client: MlflowClient, name: str, version: str | int) -> None:
-    """Move the champion alias of ``name`` to ``version``."""
+    """Move the champion alias of ``name`` to ``version`` (which stops being a challenger)."""
     client.set_registered_model_alias(name, CHAMPION_ALIAS, str(version))
+    if _alias_version(client, name, CHALLENGER_ALIAS) == str(version):
+        client.delete_registered_model_alias(name, CHALLENGER_ALIAS)
 
 
-def load_champion(tracking_uri: str, name: str) -> tuple[Any, str] | None:
+def set_challenger(client: MlflowClient, name: str, version: str | int) -> None:
+    """Move the challenger alias of ``name`` to ``version``: trained, compared, not promoted."""
+    client.set_registered_model_alias(name, CHALLENGER_ALIAS, str(version))
+
+
+def version_aliases(client: MlflowClient, name: str) -> dict[str, list[str]]:
+    """Version -> its aliases, sorted, for registered model ``name``.
+
+    ``search_model_versions`` leaves ``aliases`` empty on the versions it returns; the
+    registered model's own alias map is complete.
+    """
+    aliases: dict[str, list[str]] = {}
+    for alias, version in sorted(client.get_registered_model(name).aliases.items()):
+        aliases.setdefault(str(version), []).append(alias)
+    return aliases
+
+
+def _alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
+    """The version ``alias`` points to, or ``None``."""
+    try:
+        return str(client.get_model_version_by_alias(name, alias).version)
+    except MlflowException:
+        return None
+
+
+def load_champion(
+    tracking_uri: str, name: str, registry_uri: str | None = None
+) -> tuple[Any, str] | None:
     """The champion of ``name`` as the Python object its pyfunc wraps, and its version.
+
+    Args:
+        tracking_uri: the tracking store.
+        name: the registered model.
+        registry_uri: the registry store (default: the tracking store).
 
     Returns:
         ``(classifier, version)``; ``None`` when ``name`` has no champion or its model
         wraps no ``classifier``.
     """
-    version = champion_version(configure_mlflow(tracking_uri), name)
+    version = champion_version(configure_mlflow(tracking_uri, registry_uri=registry_uri), name)
     if version is None:
         return None
     # By version, not alias: the alias may move between the two calls.
@@ -148,19 +240,22 @@ def load_classifier(name: str, version: str | int) -> Any | None:
     return getattr(model, "classifier", None)
 
 
-def load_pyfunc(model_uri: str, tracking_uri: str | None = None) -> PyFuncModel:
+def load_pyfunc(
+    model_uri: str, tracking_uri: str | None = None, registry_uri: str | None = None
+) -> PyFuncModel:
     """Load any MLflow model URI; ``models:/`` and ``runs:/`` resolve in ``tracking_uri``.
 
     Args:
         model_uri: e.g. ``models:/NAME@champion``, ``runs:/ID/model`` or a folder.
         tracking_uri: the store to read (default: the one MLflow is configured with).
+        registry_uri: the registry store (default: the tracking store).
 
     Raises:
         MissingStoreError: the URI needs a store that does not exist.
         ModelNotFoundError: nothing loadable at the URI; the message is one line.
     """
     if tracking_uri is not None and model_uri.startswith(_STORE_SCHEMES):
-        configure_mlflow(tracking_uri)
+        configure_mlflow(tracking_uri, registry_uri=registry_uri)
     try:
         return mlflow.pyfunc.load_model(model_uri)
     except (MlflowException, OSError) as exc:

@@ -8,12 +8,15 @@ import pytest
 
 from buying_groups.ml.registry import (
     MissingStoreError,
+    MlflowStores,
     ModelNotFoundError,
     configure_mlflow,
     load_champion,
     load_pyfunc,
+    mlflow_stores,
     sqlite_store_path,
 )
+from buying_groups.settings import Settings
 
 
 def _uri(path: Path) -> str:
@@ -68,3 +71,31 @@ def test_unknown_registered_model_is_one_line(tmp_path: Path) -> None:
 )
 def test_sqlite_store_path(uri: str, path: Path | None) -> None:
     assert sqlite_store_path(uri) == path
+
+
+def test_a_separate_registry_store_is_created_and_checked_apart(tmp_path: Path) -> None:
+    tracking, registry = tmp_path / "tracking.db", tmp_path / "registry" / "registry.db"
+    configure_mlflow(_uri(tracking), create=True)
+    with pytest.raises(MissingStoreError, match=f"{registry}.*BG_MLFLOW_REGISTRY_URI"):
+        configure_mlflow(_uri(tracking), registry_uri=_uri(registry))
+    assert not registry.parent.exists()
+    client = configure_mlflow(_uri(tracking), registry_uri=_uri(registry), create=True)
+    client.create_registered_model("apart")
+    assert tracking.is_file() and registry.is_file()
+    assert [m.name for m in configure_mlflow(_uri(registry)).search_registered_models()] == [
+        "apart"
+    ]
+
+
+def test_a_named_tracking_store_is_its_own_registry_and_the_settings_fill_the_rest() -> None:
+    settings = Settings(
+        mlflow_tracking_uri="sqlite:////s/t.db",
+        mlflow_registry_uri="sqlite:////s/r.db",
+        mlflow_artifact_root="/s/a",
+    )
+    assert mlflow_stores(settings) == MlflowStores("sqlite:////s/t.db", "sqlite:////s/r.db", "/s/a")
+    named = mlflow_stores(settings, "sqlite:////tmp/x.db")
+    assert named == MlflowStores("sqlite:////tmp/x.db", "sqlite:////tmp/x.db", "/s/a")
+    assert (
+        mlflow_stores(settings, registry_uri="sqlite:////o.db").tracking_uri == "sqlite:////s/t.db"
+    )

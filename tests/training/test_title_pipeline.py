@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import subprocess
+from importlib import metadata
+
 import mlflow
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from buying_groups.ml.embedders import HashingEmbedder
 from buying_groups.ml.registry import champion_uri, champion_version
+from buying_groups.settings import PROJECT_ROOT
 from training.title_pipeline import (
     TrainingDataError,
     data_fingerprint,
     evaluate_titles,
     held_out_split,
     misclassified,
+    model_versions,
     predict_titles,
+    promote_version,
+    train_titles,
 )
 
 TARGETS = ["function", "seniority"]
@@ -130,3 +138,68 @@ def test_missing_target_column_is_refused(titles, train_in_store):
 def test_misclassified_lists_wrong_rows_only(trained):
     wrong = misclassified(trained.held_out, "function")
     assert (wrong["true_function"] != wrong["function"]).all()
+
+
+def test_run_is_tagged_with_the_git_commit_and_package_version(trained, store):
+    tags = MlflowClient(tracking_uri=store.tracking_uri).get_run(trained.run_id).data.tags
+    assert tags["buying_groups.version"] == metadata.version("buying-groups")
+    checkout = subprocess.run(["git", "-C", str(PROJECT_ROOT), "rev-parse"], capture_output=True)
+    if checkout.returncode == 0:
+        commit = tags["mlflow.source.git.commit"]
+        # An ancestor rather than HEAD itself: the tree may have moved on since the run.
+        ancestor = ["git", "-C", str(PROJECT_ROOT), "merge-base", "--is-ancestor", commit, "HEAD"]
+        assert len(commit) == 40 and subprocess.run(ancestor).returncode == 0
+        assert tags["buying_groups.git_dirty"] in {"true", "false"}
+
+
+def test_registered_model_and_its_versions_are_described(trained, store):
+    client = MlflowClient(tracking_uri=store.tracking_uri, registry_uri=store.tracking_uri)
+    model = client.get_registered_model("persona-test")
+    assert (
+        model.description == "Predicts function, seniority from a job title (input column 'title')."
+    )
+    version = client.get_model_version("persona-test", trained.version)
+    assert "training rows" in version.description and "no champion yet" in version.description
+
+
+def test_a_losing_version_becomes_challenger_and_model_versions_lists_the_aliases(
+    titles, store, train_in_store, embedder_of_size
+):
+    name = "persona-aliases"
+    quick = {"log_plots": False}
+    train_in_store(titles, name, embedder=embedder_of_size(256), **quick)
+    lost = train_in_store(
+        titles, name, embedder=embedder_of_size(8), classifier_params={"C": 1e-4}, **quick
+    )
+    assert not lost.promoted
+    versions = model_versions(name, tracking_uri=store.tracking_uri)
+    assert versions[["version", "aliases"]].to_dict("records") == [
+        {"version": 1, "aliases": "champion"},
+        {"version": 2, "aliases": "challenger"},
+    ]
+    assert versions["description"].str.contains("champion kept").tolist() == [False, True]
+    promote_version(name, lost.version, tracking_uri=store.tracking_uri)
+    after = model_versions(name, tracking_uri=store.tracking_uri)
+    assert after["aliases"].tolist() == ["", "champion"]
+
+
+def test_versions_are_registered_in_a_registry_store_apart_from_the_runs(titles, tmp_path):
+    tracking, registry = f"sqlite:///{tmp_path / 'runs.db'}", f"sqlite:///{tmp_path / 'reg.db'}"
+    result = train_titles(
+        titles,
+        TARGETS,
+        "persona-apart",
+        embedder=HashingEmbedder(n_features=64),
+        tracking_uri=tracking,
+        registry_uri=registry,
+        artifact_root=str(tmp_path / "artifacts"),
+        log_plots=False,
+        progress=False,
+    )
+    registry_client = MlflowClient(tracking_uri=tracking, registry_uri=registry)
+    assert str(champion_version(registry_client, "persona-apart").version) == result.version
+    runs_only = MlflowClient(tracking_uri=tracking, registry_uri=tracking)
+    assert runs_only.search_registered_models() == []
+    assert model_versions("persona-apart", tracking_uri=tracking, registry_uri=registry)[
+        "aliases"
+    ].tolist() == ["champion"]
