@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Mapping
 
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from buying_groups.domain.api_keys import hash_api_key
@@ -36,9 +38,16 @@ class BodySizeLimit:
     is ever held.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        refusals: Mapping[str, Callable[[int], Response]] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        #: Path prefix -> the refusal of routes whose contract names another status than 413.
+        self.refusals = dict(refusals or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,7 +84,10 @@ class BodySizeLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         detail = f"bodies are limited to {self.max_bytes} bytes"
-        response = problem_response(413, "too-large", "Request too large", detail)
+        response: Response = problem_response(413, "too-large", "Request too large", detail)
+        for prefix, refusal in self.refusals.items():
+            if scope["path"].startswith(prefix):
+                response = refusal(self.max_bytes)
         await response(scope, receive, send)
 
 
