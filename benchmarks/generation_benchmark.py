@@ -34,6 +34,7 @@ from buying_groups.storage.tables import (
     PersonRow,
     SolutionInterestRow,
 )
+from buying_groups.storage.unit_of_work import SqlUnitOfWork
 
 AUDIENCE = "Every account"
 INTEREST = "Secure Edge"
@@ -88,7 +89,10 @@ def timed_run(engine: Engine) -> tuple[float, float, GenerationReport]:
     cpu = time.process_time()
     started = time.perf_counter()
     report = run_generation(
-        engine, solution_interest=INTEREST, audience=AUDIENCE, as_of=DEMO_REFERENCE_DATE
+        SqlUnitOfWork(engine),
+        solution_interest=INTEREST,
+        audience=AUDIENCE,
+        as_of=DEMO_REFERENCE_DATE,
     )
     return time.perf_counter() - started, time.process_time() - cpu, report
 

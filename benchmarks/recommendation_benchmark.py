@@ -56,6 +56,7 @@ from buying_groups.storage.tables import (
     MemberRow,
     PersonRow,
 )
+from buying_groups.storage.unit_of_work import SqlUnitOfWork
 from training.role_data import NO_ROLE, title_cards
 from training.role_pipeline import WeakEvaluationWarning, train_roles
 
@@ -135,13 +136,15 @@ def leave_one_out(
                 .where(PersonRow.id == int(person_id))
             ).one()
             session.execute(delete(MemberRow).where(MemberRow.person_id == int(person_id)))
-            pool = RecommendationService(session).eligible_persons(interest, account)
+            # Joined: the deleted members are rolled back when the session closes.
+            uow = SqlUnitOfWork.joining(session)
+            pool = RecommendationService(uow).eligible_persons(interest, account)
             relevant = {p for p in pool if role_of.get(p) == role}
             assert external in relevant
             row: dict[str, object] = {"role": role, "pool": len(pool), "relevant": len(relevant)}
             for name, service in (
-                ("rules + role model", RecommendationService(session, model, version)),
-                ("rules only", RecommendationService(session)),
+                ("rules + role model", RecommendationService(uow, model, version)),
+                ("rules only", RecommendationService(uow)),
             ):
                 answer = service.recommend(
                     interest, account, role=role, limit=100_000, as_of=DEMO_REFERENCE_DATE

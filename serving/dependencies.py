@@ -1,4 +1,4 @@
-"""Dependencies handed to routes: settings and a transactional session."""
+"""Dependencies handed to routes: settings, a transactional session, the services' unit of work."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from fastapi import Depends, Query, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from buying_groups.generation.ports import UnitOfWork
 from buying_groups.settings import Settings
+from buying_groups.storage.unit_of_work import SqlUnitOfWork
 from serving.job_runner import JobRunner
 from serving.models import ModelSet, ModelStore
 
@@ -35,6 +37,19 @@ def get_session(request: Request) -> Iterator[Session]:
     """
     with request.app.state.session_factory() as session, session.begin():
         yield session
+
+
+def get_unit_of_work(
+    session: Annotated[Session, Depends(get_session, scope="function")],
+) -> UnitOfWork:
+    """The services' unit of work inside the request's transaction (committed with it)."""
+    return SqlUnitOfWork.joining(session)
+
+
+async def get_job_unit_of_work(request: Request) -> UnitOfWork:
+    """A unit of work with transactions of its own: a queued job is committed before the
+    background runner looks for it, whatever the request does next."""
+    return SqlUnitOfWork(request.app.state.engine)
 
 
 # Async: a sync dependency costs a thread-pool hop per request (the prediction route's
@@ -70,5 +85,7 @@ SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory
 JobRunnerDep = Annotated[JobRunner, Depends(get_job_runner)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work)]
+JobUnitOfWorkDep = Annotated[UnitOfWork, Depends(get_job_unit_of_work)]
 LimitDep = Annotated[int, Query(ge=1, le=500, description="Page size (at most 500).")]
 OffsetDep = Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip.")]

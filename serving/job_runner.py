@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from buying_groups.generation.jobs import JobState, get_job, run_job
-from buying_groups.storage.database import make_session_factory
-from buying_groups.storage.tables import GenerationJobRow
+from buying_groups.generation.jobs import get_job, run_job, unfinished_jobs
+from buying_groups.storage.unit_of_work import SqlUnitOfWork
 from serving.models import LoadedModel, ModelStore
 
 log = logging.getLogger(__name__)
@@ -36,7 +35,7 @@ class JobRunner:
         try:
             title = self.models.current.title if self.models is not None else None
             run_job(
-                self.engine,
+                SqlUnitOfWork(self.engine),
                 job_id,
                 role_model=loaded.classifier if loaded else None,
                 model_version=loaded.version if loaded else None,
@@ -54,22 +53,14 @@ class JobRunner:
         Looked up now, not when the job was queued: a job resumed at start-up runs with
         the champion loaded by then.
         """
-        report = get_job(self.engine, job_id)
+        report = get_job(SqlUnitOfWork(self.engine), job_id)
         if self.models is None:
             return None
         return self.models.current.roles.get(report.solution_interest)
 
     def resume_unfinished(self) -> list[int]:
         """Queue every job that was queued or running when the service last stopped."""
-        unfinished = (JobState.QUEUED.value, JobState.RUNNING.value)
-        with make_session_factory(self.engine)() as session:
-            ids = list(
-                session.scalars(
-                    select(GenerationJobRow.id)
-                    .where(GenerationJobRow.state.in_(unfinished))
-                    .order_by(GenerationJobRow.id)
-                )
-            )
+        ids = unfinished_jobs(SqlUnitOfWork(self.engine))
         for job_id in ids:
             self.submit(job_id)
         return ids

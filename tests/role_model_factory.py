@@ -18,6 +18,7 @@ from buying_groups.ml.role_predictions import NO_ROLE
 from buying_groups.ml.title_classifier import TitleClassifier
 from buying_groups.storage.configuration_repository import ConfigurationRepository
 from buying_groups.storage.database import make_session_factory, unit_of_work
+from buying_groups.storage.unit_of_work import SqlUnitOfWork
 
 INTEREST, AUDIENCE = "Secure Edge", "Targets"
 ROLE_TITLES = {
@@ -112,7 +113,7 @@ def seed_review_crm(engine: Engine) -> Engine:
         repository.create_audience(
             AccountAudience(name=AUDIENCE, account_external_ids=("A1", "A2"))
         )
-        MembershipService(session).assign("A2", INTEREST, "P7", "Champion")
+        MembershipService(SqlUnitOfWork.joining(session)).assign("A2", INTEREST, "P7", "Champion")
     return engine
 
 

@@ -85,12 +85,7 @@ class BuyingGroup(BaseModel):
 
     def assign(self, incoming: Member) -> BuyingGroup:
         """Add or change a member, unless a higher source decided otherwise."""
-        current = self.member(incoming.person_external_id)
-        if current is not None and not may_override(current.source, incoming.source):
-            raise MemberPrecedenceError(
-                f"person {incoming.person_external_id!r} was set by {current.source.value}; "
-                f"{incoming.source.value} cannot change it"
-            )
+        self._check_precedence(incoming, "change")
         others = tuple(
             m for m in self.members if m.person_external_id != incoming.person_external_id
         )
@@ -102,7 +97,17 @@ class BuyingGroup(BaseModel):
         if current is None or current.is_removed:
             return self
         removed = current.model_copy(update={"is_removed": True, "source": source})
+        self._check_precedence(removed, "remove")
         return self.assign(removed)
+
+    def _check_precedence(self, incoming: Member, verb: str) -> None:
+        """MemberPrecedenceError when a higher source decided about the person."""
+        current = self.member(incoming.person_external_id)
+        if current is not None and not may_override(current.source, incoming.source):
+            raise MemberPrecedenceError(
+                f"person {incoming.person_external_id!r} was set by {current.source.value}; "
+                f"{incoming.source.value} cannot {verb} it"
+            )
 
     def with_status(self, status: str | None) -> BuyingGroup:
         """Return the group with a new free-text status (at most 50 characters)."""

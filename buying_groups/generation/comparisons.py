@@ -7,27 +7,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from buying_groups.assignment import (
     NO_ROLE,
     CardMatch,
     Mode,
     ModelAnswer,
     Outcome,
-    PersonRecord,
     RuleMatcher,
     Thresholds,
     TitleInsights,
     decide,
 )
 from buying_groups.domain.errors import ConflictError
-from buying_groups.generation import store
+from buying_groups.generation.ports import CandidatePerson, UnitOfWork
 from buying_groups.ml.title_classifier import TitleClassifier
-from buying_groups.storage.audience_preview import select_audience
-from buying_groups.storage.configuration_repository import ConfigurationRepository
-from buying_groups.storage.tables import AccountRow, BuyingGroupRow, PersonRow, SolutionInterestRow
 
 
 class RoleModelMissingError(ConflictError):
@@ -81,7 +74,7 @@ class Comparison:
 
 
 def compare_assignments(
-    session: Session,
+    uow: UnitOfWork,
     solution_interest: str,
     role_model: TitleClassifier | None,
     *,
@@ -103,15 +96,15 @@ def compare_assignments(
             f"no role model is loaded for {solution_interest!r}; "
             f"train one with: buying-groups train roles --solution-interest {solution_interest!r}"
         )
-    configuration = ConfigurationRepository(session)
-    interest = configuration.get_solution_interest(solution_interest)
-    cards = configuration.get_template(interest.role_template).cards
+    with uow:
+        interest = uow.configuration.get_solution_interest(solution_interest)
+        cards = uow.configuration.get_template(interest.role_template).cards
+        persons = _persons(uow, interest.name, audience)
+        engagement = uow.generation.person_engagement(as_of or datetime.now(UTC))
     insights = TitleInsights(title_model, role_model)
     matcher = RuleMatcher(cards, insights)
     thresholds = Thresholds(interest.model_accept_threshold, interest.model_review_threshold)
     assignable = frozenset(card.role for card in cards)
-    persons = _persons(session, interest.name, audience, configuration)
-    engagement = store.person_engagement_by_id(session.connection(), as_of or datetime.now(UTC))
     insights.predict(p.record.job_title for p in persons)
     result = Comparison(interest.name, audience)
     counts: Counter[tuple[str, str]] = Counter()
@@ -139,7 +132,7 @@ def _role(outcome: Outcome) -> str:
 
 
 def _disagreement(
-    person: _ComparedPerson,
+    person: CandidatePerson,
     rule: CardMatch | None,
     rule_role: str,
     model_role: str,
@@ -189,48 +182,11 @@ def cohen_kappa(counts: Mapping[tuple[str, str], int]) -> float | None:
     return (observed - expected) / (1 - expected)
 
 
-@dataclass(frozen=True)
-class _ComparedPerson:
-    """A person of the comparison: the record the core reads and the ids shown."""
-
-    record: PersonRecord
-    external_id: str
-    account_external_id: str
-
-
-def _persons(
-    session: Session, interest: str, audience: str | None, configuration: ConfigurationRepository
-) -> list[_ComparedPerson]:
+def _persons(uow: UnitOfWork, interest: str, audience: str | None) -> list[CandidatePerson]:
+    """The persons of the audience's accounts, or of the accounts with a group, by id."""
     if audience is not None:
-        account_ids = list(select_audience(session, configuration.get_audience(audience)))
+        configuration = uow.configuration
+        account_ids = list(configuration.select_audience(configuration.get_audience(audience)))
     else:
-        account_ids = list(
-            session.scalars(
-                select(BuyingGroupRow.account_id)
-                .join(SolutionInterestRow)
-                .where(SolutionInterestRow.name == interest, BuyingGroupRow.is_deleted.is_(False))
-            )
-        )
-    persons: list[_ComparedPerson] = []
-    # Chunks keep the IN list under SQLite's bound-parameter limit.
-    for start in range(0, len(account_ids), 10_000):
-        chunk = account_ids[start : start + 10_000]
-        query = (
-            select(
-                PersonRow.id,
-                PersonRow.account_id,
-                PersonRow.job_title,
-                PersonRow.department,
-                PersonRow.country,
-                PersonRow.email,
-                PersonRow.external_id,
-                AccountRow.external_id,
-            )
-            .join(AccountRow, PersonRow.account_id == AccountRow.id)
-            .where(PersonRow.account_id.in_(chunk))
-            .order_by(PersonRow.external_id)
-        )
-        for row in session.execute(query):
-            persons.append(_ComparedPerson(PersonRecord(*row[:6]), row[6], row[7]))
-    persons.sort(key=lambda p: p.external_id)
-    return persons
+        account_ids = uow.crm.accounts_with_group(interest)
+    return uow.crm.persons(account_ids)

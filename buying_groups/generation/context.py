@@ -5,20 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
-
-from buying_groups.domain.errors import NotFoundError
-from buying_groups.domain.role_templates import RoleCard
+from buying_groups.domain.role_templates import RoleCard, RoleTemplate
+from buying_groups.generation.ports import UnitOfWork
 from buying_groups.generation.reconcile import CardScore
-from buying_groups.storage.audience_preview import select_audience
-from buying_groups.storage.configuration_repository import ConfigurationRepository
-from buying_groups.storage.database import make_session_factory, unit_of_work
-from buying_groups.storage.tables import (
-    AccountAudienceRow,
-    RoleRow,
-    SolutionInterestRow,
-)
 
 
 @dataclass(frozen=True)
@@ -41,52 +30,32 @@ class JobContext:
     model_review_threshold: float = 0.35
 
 
-def resolve_names(session: Session, solution_interest: str, audience: str) -> tuple[int, int]:
+def resolve_names(uow: UnitOfWork, solution_interest: str, audience: str) -> tuple[int, int]:
     """The ids of a solution interest and an audience, or NotFoundError naming the missing one."""
-    interest_id = session.scalar(
-        select(SolutionInterestRow.id).where(SolutionInterestRow.name == solution_interest)
-    )
-    if interest_id is None:
-        raise NotFoundError(f"solution interest {solution_interest!r} does not exist")
-    audience_id = session.scalar(
-        select(AccountAudienceRow.id).where(AccountAudienceRow.name == audience)
-    )
-    if audience_id is None:
-        raise NotFoundError(f"account audience {audience!r} does not exist")
-    return interest_id, audience_id
+    with uow:
+        interest_id = uow.configuration.interest_ref(solution_interest).id
+        return interest_id, uow.configuration.audience_id(audience)
 
 
-def load_context(engine: Engine, interest_id: int, audience_id: int) -> JobContext:
+def load_context(uow: UnitOfWork, solution_interest: str, audience: str) -> JobContext:
     """Read the template, the role ids and the audience's accounts (evaluated now)."""
-    with unit_of_work(make_session_factory(engine)) as session:
-        interest = session.get_one(SolutionInterestRow, interest_id)
-        audience = session.get_one(AccountAudienceRow, audience_id)
-        repository = ConfigurationRepository(session)
-        template = repository.get_template(
-            repository.get_solution_interest(interest.name).role_template
-        )
-        role_ids = dict(session.execute(select(RoleRow.name, RoleRow.id)).tuples().all())
-        # Card roles come from a join on the roles table, so every name is a key.
-        ids_by_card = {card.role: role_ids[card.role] for card in template.cards}
+    with uow:
+        configuration = uow.configuration
+        ref = configuration.interest_ref(solution_interest)
+        interest = configuration.get_solution_interest(ref.name)
+        template = configuration.get_template(ref.template_name)
+        role_ids = configuration.role_ids()
         # Evaluated in SQL and on plain rows: building 50k pydantic accounts to filter them
         # took 4.9 s of a 1M-person job (select_audience agrees with AccountAudience.select).
-        selected = select_audience(session, repository.get_audience(audience.name))
+        selected = configuration.select_audience(configuration.get_audience(audience))
+        scores = card_scores(template, role_ids)
         return JobContext(
-            interest_id=interest_id,
-            interest_name=interest.name,
-            template_id=interest.role_template_id,
+            interest_id=ref.id,
+            interest_name=ref.name,
+            template_id=ref.template_id,
             cards=template.cards,
-            card_scores=tuple(
-                CardScore(
-                    ids_by_card[c.role],
-                    c.role,
-                    int(c.weighting),
-                    c.members_required,
-                    c.required_for_completeness,
-                )
-                for c in template.cards
-            ),
-            role_ids=ids_by_card,
+            card_scores=scores,
+            role_ids={score.role: score.role_id for score in scores},
             # Ascending: the order jobs process and resume in.
             account_ids=tuple(sorted(selected)),
             account_external_ids=selected,
@@ -94,3 +63,20 @@ def load_context(engine: Engine, interest_id: int, audience_id: int) -> JobConte
             model_accept_threshold=interest.model_accept_threshold,
             model_review_threshold=interest.model_review_threshold,
         )
+
+
+def card_scores(template: RoleTemplate, role_ids: Mapping[str, int]) -> tuple[CardScore, ...]:
+    """The template's cards as the scores need them.
+
+    Card roles come from a join on the roles table, so every name is a key of ``role_ids``.
+    """
+    return tuple(
+        CardScore(
+            role_ids[c.role],
+            c.role,
+            int(c.weighting),
+            c.members_required,
+            c.required_for_completeness,
+        )
+        for c in template.cards
+    )

@@ -7,9 +7,10 @@ group engagement of all the interest's groups is recomputed in one pass (its sca
 on the best group of the interest).
 
 Jobs may run at the same time, in several processes: each batch transaction first takes
-the interest's group lock (``storage.group_locks``), so batches of jobs on one interest, and
-people's member changes, take turns; a batch that still loses a race (a deadlock, a
-duplicate) is rolled back and run again on what is committed then. A batch a second runner
+the interest's group lock (``UnitOfWork.lock_interest_groups``), so batches of jobs on one
+interest, and people's member changes, take turns; a batch that still loses a race (a
+deadlock, a duplicate) is rolled back and run again on what is committed then
+(``UnitOfWork.retrying``). A batch a second runner
 of the same job already wrote (the cursor is past it) is skipped.
 
 A failed job's ``error`` says what failed in plain words; the details (the exception, SQL
@@ -30,15 +31,11 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from itertools import compress, islice
-from operator import itemgetter
+from operator import attrgetter
 from typing import Any, Final
-
-from sqlalchemy import Connection, Engine, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from buying_groups.assignment import (
     CRM_TEXT_ATTRIBUTES,
@@ -47,6 +44,7 @@ from buying_groups.assignment import (
     Mode,
     ModelAnswer,
     Outcome,
+    PersonRecord,
     RuleMatcher,
     Thresholds,
     TitleInsights,
@@ -54,33 +52,35 @@ from buying_groups.assignment import (
 )
 from buying_groups.domain.errors import ConflictError, DomainError, InvariantError, NotFoundError
 from buying_groups.domain.groups import MemberSource
-from buying_groups.generation import store
-from buying_groups.generation.context import JobContext, load_context, resolve_names
+from buying_groups.generation.context import JobContext, load_context
 from buying_groups.generation.events import record_batch_events
+from buying_groups.generation.ports import (
+    BatchCounts,
+    DuplicateJobKeyError,
+    GenerationStore,
+    GroupRoleValues,
+    JobRecord,
+    ReviewProposal,
+    StoredGroup,
+    UnitOfWork,
+)
 from buying_groups.generation.reconcile import (
     Assignment,
     GroupScorer,
     GroupScores,
     MemberPlan,
+    StoredMember,
     reconcile_members,
 )
 from buying_groups.ml.title_classifier import TitleClassifier
 from buying_groups.scores.engagement import FloatArray
-from buying_groups.storage.database import make_session_factory, unit_of_work
-from buying_groups.storage.group_locks import lock_interest_groups, retry_write_races
-from buying_groups.storage.tables import (
-    AccountAudienceRow,
-    GenerationJobRow,
-    SolutionInterestRow,
-    table_of,
-)
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int], None]
 # 2,000 accounts (about 40k persons) per transaction: per-batch statement compilation and
 # round trips cost about 2 s of a 50k-account job at 500; memory stays small either way.
 DEFAULT_BATCH_SIZE: Final = 2_000
-JOBS = table_of(GenerationJobRow)
+_title: Final = attrgetter("job_title")
 
 
 #: How members are found: the template's rules, the role model, or both (the core's Mode).
@@ -129,24 +129,17 @@ class GenerationReport:
     reviews_created: int = 0
     engagement_updated: int | None = None
 
+    @classmethod
+    def of(cls, record: JobRecord, engagement_updated: int | None) -> GenerationReport:
+        """The report of a stored job."""
+        return cls(**asdict(record), engagement_updated=engagement_updated)
+
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready summary."""
         data = asdict(self)
         for key in ("started_at", "finished_at"):
             data[key] = data[key].isoformat() if data[key] else None
         return data
-
-
-@dataclass
-class _Counts:
-    """What one batch changed."""
-
-    groups_created: int = 0
-    groups_updated: int = 0
-    members_added: int = 0
-    members_removed: int = 0
-    members_changed: int = 0
-    reviews_created: int = 0
 
 
 @dataclass
@@ -192,7 +185,7 @@ class _Assigner:
 
 
 def run_generation(
-    engine: Engine,
+    uow: UnitOfWork,
     *,
     solution_interest: str,
     audience: str,
@@ -211,7 +204,7 @@ def run_generation(
     A known ``idempotency_key`` returns that key's job as it stands and runs nothing.
 
     Args:
-        engine: the database.
+        uow: the database (each batch is one of its transactions).
         solution_interest: name of the solution interest (its live template assigns).
         audience: name of the account audience, evaluated when the job (re)starts.
         mode: "rules", "model" or "hybrid"; the last two need ``role_model``
@@ -227,10 +220,10 @@ def run_generation(
         batch_size: accounts per transaction.
     """
     if job_id is None:
-        if idempotency_key is not None and (found := _job_by_key(engine, idempotency_key)):
+        if idempotency_key is not None and (found := _job_by_key(uow, idempotency_key)):
             return _check_same_request(found, solution_interest, audience, mode)
         job_id = create_job(
-            engine,
+            uow,
             solution_interest=solution_interest,
             audience=audience,
             mode=mode,
@@ -238,7 +231,7 @@ def run_generation(
             role_model=role_model,
         )
     return run_job(
-        engine,
+        uow,
         job_id,
         role_model=role_model,
         model_version=model_version,
@@ -250,7 +243,7 @@ def run_generation(
 
 
 def create_job(
-    engine: Engine,
+    uow: UnitOfWork,
     *,
     solution_interest: str,
     audience: str,
@@ -265,28 +258,20 @@ def create_job(
     """
     checked = check_mode(mode, role_model, solution_interest)
     try:
-        with unit_of_work(make_session_factory(engine)) as session:
-            interest_id, audience_id = resolve_names(session, solution_interest, audience)
-            row = GenerationJobRow(
-                idempotency_key=idempotency_key,
-                solution_interest_id=interest_id,
-                audience_id=audience_id,
-                mode=checked.value,
-                state=JobState.QUEUED.value,
-            )
-            session.add(row)
-            session.flush()
-            return row.id
-    except IntegrityError:
+        with uow:
+            interest_id = uow.configuration.interest_ref(solution_interest).id
+            audience_id = uow.configuration.audience_id(audience)
+            return uow.jobs.add(interest_id, audience_id, checked.value, idempotency_key)
+    except DuplicateJobKeyError:
         # Another caller stored the same key between our look-up and our insert.
-        found = _job_by_key(engine, idempotency_key) if idempotency_key else None
+        found = _job_by_key(uow, idempotency_key) if idempotency_key else None
         if found is None:
             raise
         return _check_same_request(found, solution_interest, audience, mode).job_id
 
 
 def run_job(
-    engine: Engine,
+    uow: UnitOfWork,
     job_id: int,
     *,
     role_model: TitleClassifier | None = None,
@@ -302,33 +287,41 @@ def run_job(
     a plain description and a log reference, or a domain error's message) and are raised
     again. Model and hybrid jobs need ``role_model``.
     """
-    report = get_job(engine, job_id)
+    report = get_job(uow, job_id)
     if report.state == JobState.SUCCEEDED:
         return report
     mode = check_mode(report.mode, role_model, report.solution_interest)
     # The role model's answers feed role_probability conditions in every mode.
     insights = TitleInsights(title_model, role_model, role_model_version=model_version)
-    started = _mark_running(engine, job_id)
+    with uow:
+        started = uow.jobs.start(job_id)
     step = _Step()
     try:
         changed = _process(
-            engine, report, (mode, insights), as_of or started, (progress, step), batch_size
+            uow, report, (mode, insights), as_of or started, (progress, step), batch_size
         )
     except BaseException as exc:
-        _mark_failed(engine, job_id, _failure(job_id, exc, step.doing))
+        with uow:
+            uow.jobs.fail(job_id, _failure(job_id, exc, step.doing)[:2000])
         raise
-    return get_job(engine, job_id, engagement_updated=changed)
+    return get_job(uow, job_id, engagement_updated=changed)
 
 
 def get_job(
-    engine: Engine, job_id: int, *, engagement_updated: int | None = None
+    uow: UnitOfWork, job_id: int, *, engagement_updated: int | None = None
 ) -> GenerationReport:
     """The stored state of a job, or NotFoundError."""
-    with unit_of_work(make_session_factory(engine)) as session:
-        row = session.get(GenerationJobRow, job_id)
-        if row is None:
-            raise NotFoundError(f"generation job {job_id} does not exist")
-        return _report(session, row, engagement_updated)
+    with uow:
+        record = uow.jobs.get(job_id)
+    if record is None:
+        raise NotFoundError(f"generation job {job_id} does not exist")
+    return GenerationReport.of(record, engagement_updated)
+
+
+def unfinished_jobs(uow: UnitOfWork) -> list[int]:
+    """Ids of the jobs that were queued or running (to resume), oldest first."""
+    with uow:
+        return uow.jobs.unfinished()
 
 
 def check_mode(
@@ -355,12 +348,10 @@ def check_mode(
 # --------------------------------------------------------------------------- job rows
 
 
-def _job_by_key(engine: Engine, key: str) -> GenerationReport | None:
-    with unit_of_work(make_session_factory(engine)) as session:
-        row = session.scalar(
-            select(GenerationJobRow).where(GenerationJobRow.idempotency_key == key)
-        )
-        return _report(session, row, None) if row else None
+def _job_by_key(uow: UnitOfWork, key: str) -> GenerationReport | None:
+    with uow:
+        record = uow.jobs.by_key(key)
+    return GenerationReport.of(record, None) if record else None
 
 
 def _check_same_request(
@@ -373,61 +364,6 @@ def _check_same_request(
             f"{found.solution_interest!r} x {found.audience!r} ({found.mode})"
         )
     return found
-
-
-def _report(
-    session: Session, row: GenerationJobRow, engagement_updated: int | None
-) -> GenerationReport:
-    interest = session.get_one(SolutionInterestRow, row.solution_interest_id)
-    audience = session.get_one(AccountAudienceRow, row.audience_id)
-    return GenerationReport(
-        job_id=row.id,
-        solution_interest=interest.name,
-        audience=audience.name,
-        mode=row.mode,
-        state=row.state,
-        total_accounts=row.total_accounts,
-        processed_accounts=row.processed_accounts,
-        cursor_account_id=row.cursor_account_id,
-        groups_created=row.groups_created,
-        groups_updated=row.groups_updated,
-        members_added=row.members_added,
-        members_removed=row.members_removed,
-        members_changed=row.members_changed,
-        reviews_created=row.reviews_created,
-        error=row.error,
-        started_at=_utc(row.started_at),
-        finished_at=_utc(row.finished_at),
-        engagement_updated=engagement_updated,
-    )
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    """SQLite gives naive datetimes back; they were stored in UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
-
-
-def _mark_running(engine: Engine, job_id: int) -> datetime:
-    """Set the job running; returns when it first started (the default engagement date)."""
-    with unit_of_work(make_session_factory(engine)) as session:
-        row = session.get_one(GenerationJobRow, job_id)
-        row.state, row.error = JobState.RUNNING.value, None
-        if row.started_at is None:
-            row.started_at = datetime.now(UTC)
-        started = _utc(row.started_at)
-    assert started is not None
-    return started
-
-
-def _mark_failed(engine: Engine, job_id: int, error: str) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            update(JOBS)
-            .where(JOBS.c.id == job_id)
-            .values(state=JobState.FAILED.value, error=error[:2000])
-        )
 
 
 def _failure(job_id: int, exc: BaseException, doing: str) -> str:
@@ -448,23 +384,9 @@ def _failure(job_id: int, exc: BaseException, doing: str) -> str:
     return f"the job failed while {doing} (reference {reference}); see the server log"
 
 
-def _advance(conn: Connection, job_id: int, cursor: int, accounts: int, counts: _Counts) -> None:
+def _advance(uow: UnitOfWork, job_id: int, cursor: int, accounts: int, counts: BatchCounts) -> None:
     """Move the cursor and add the batch's counts, in the batch's transaction."""
-    c = JOBS.c
-    conn.execute(
-        update(JOBS)
-        .where(c.id == job_id)
-        .values(
-            cursor_account_id=cursor,
-            processed_accounts=c.processed_accounts + accounts,
-            groups_created=c.groups_created + counts.groups_created,
-            groups_updated=c.groups_updated + counts.groups_updated,
-            members_added=c.members_added + counts.members_added,
-            members_removed=c.members_removed + counts.members_removed,
-            members_changed=c.members_changed + counts.members_changed,
-            reviews_created=c.reviews_created + counts.reviews_created,
-        )
-    )
+    uow.jobs.advance(job_id, cursor, accounts, counts)
 
 
 # --------------------------------------------------------------------------- processing
@@ -478,7 +400,7 @@ def _batches(items: Sequence[int], size: int) -> Iterator[list[int]]:
 
 
 def _process(
-    engine: Engine,
+    uow: UnitOfWork,
     report: GenerationReport,
     how: tuple[GenerationMode, TitleInsights],
     as_of: datetime,
@@ -488,98 +410,93 @@ def _process(
     """Process the accounts after the cursor, then refresh engagement and finish the job."""
     progress, step = tracking
     step.doing = "reading the solution interest, its template and the audience"
-    with unit_of_work(make_session_factory(engine)) as session:
-        interest_id, audience_id = resolve_names(session, report.solution_interest, report.audience)
-    context = load_context(engine, interest_id, audience_id)
+    context = load_context(uow, report.solution_interest, report.audience)
     pending = [a for a in context.account_ids if a > report.cursor_account_id]
     step.doing = "computing the engagement of persons"
-    with engine.begin() as conn:
-        conn.execute(
-            update(JOBS)
-            .where(JOBS.c.id == report.job_id)
-            .values(total_accounts=report.processed_accounts + len(pending))
-        )
-        engagement = store.person_engagement_by_id(conn, as_of)
+    with uow:
+        uow.jobs.set_total(report.job_id, report.processed_accounts + len(pending))
+        engagement = uow.generation.person_engagement(as_of)
     thresholds = Thresholds(context.model_accept_threshold, context.model_review_threshold)
     mode, insights = how
     assigner = _Assigner(mode, RuleMatcher(context.cards, insights), insights, thresholds)
     scorer = GroupScorer(context.card_scores)
     step.doing = "writing groups"
     for batch in _batches(pending, batch_size):
-        _write_batch(engine, report.job_id, context, (assigner, scorer), engagement, batch)
+        _write_batch(uow, report.job_id, context, (assigner, scorer), engagement, batch)
         if progress:
             progress(len(batch))
     step.doing = "refreshing the engagement of groups"
-    return _finish(engine, report.job_id, context.interest_id, engagement)
+    return _finish(uow, report.job_id, context.interest_id, engagement)
 
 
-@retry_write_races
 def _write_batch(
-    engine: Engine,
+    uow: UnitOfWork,
     job_id: int,
     context: JobContext,
     caches: tuple[_Assigner, GroupScorer],
     engagement: FloatArray,
     batch: Sequence[int],
 ) -> None:
-    """Write one batch and move the cursor in one transaction, under the interest's lock."""
-    with engine.begin() as conn:
-        lock_interest_groups(conn, context.interest_id)
-        cursor = conn.execute(
-            select(JOBS.c.cursor_account_id).where(JOBS.c.id == job_id)
-        ).scalar_one()
-        # Another runner of this job (a second process resuming it) may have written these.
-        todo = [a for a in batch if a > cursor]
-        if todo:
-            counts = _process_batch(conn, context, caches, engagement, todo)
-            _advance(conn, job_id, todo[-1], len(todo), counts)
+    """Write one batch and move the cursor in one transaction, under the interest's lock;
+    run again from what is committed then if it loses a write race."""
+
+    def transaction() -> None:
+        with uow:
+            uow.lock_interest_groups(context.interest_id)
+            cursor = uow.jobs.cursor(job_id)
+            # Another runner of this job (a second process resuming it) may have written these.
+            todo = [a for a in batch if a > cursor]
+            if todo:
+                counts = _process_batch(uow.generation, context, caches, engagement, todo)
+                _advance(uow, job_id, todo[-1], len(todo), counts)
+
+    uow.retrying(transaction)()
 
 
-@retry_write_races
-def _finish(engine: Engine, job_id: int, interest_id: int, engagement: FloatArray) -> int:
+def _finish(uow: UnitOfWork, job_id: int, interest_id: int, engagement: FloatArray) -> int:
     """Refresh the engagement of the interest's groups and mark the job succeeded."""
-    with engine.begin() as conn:
-        lock_interest_groups(conn, interest_id)
-        changed = store.refresh_group_engagement(conn, interest_id, engagement)
-        conn.execute(
-            update(JOBS)
-            .where(JOBS.c.id == job_id)
-            .values(state=JobState.SUCCEEDED.value, finished_at=datetime.now(UTC))
-        )
-    return changed
+
+    def transaction() -> int:
+        with uow:
+            uow.lock_interest_groups(interest_id)
+            changed = uow.generation.refresh_group_engagement(interest_id, engagement)
+            uow.jobs.succeed(job_id)
+        return changed
+
+    return uow.retrying(transaction)()
 
 
 def _process_batch(
-    conn: Connection,
+    store: GenerationStore,
     context: JobContext,
     caches: tuple[_Assigner, GroupScorer],
     engagement: FloatArray,
     account_ids: Sequence[int],
-) -> _Counts:
+) -> BatchCounts:
     """Match, reconcile and write the groups (and review items) of one batch of accounts.
 
     ``caches`` live for the whole job: card matches per class of persons, model answers
     per title, scores per pattern of members per role.
     """
     assigner, scorer = caches
-    stored = store.load_groups(conn, context.interest_id, account_ids)
+    stored = store.load_groups(context.interest_id, account_ids)
     # A deleted group was deleted on purpose: a job does not bring it back.
-    live = [a for a in account_ids if not (a in stored and stored[a][3])]
-    group_ids = {a: stored[a][0] for a in live if a in stored}
-    plans, reviews = _plan_batch(conn, context, assigner, engagement, live, group_ids)
+    live = [a for a in account_ids if not (a in stored and stored[a].is_deleted)]
+    group_ids = {a: stored[a].group_id for a in live if a in stored}
+    plans, reviews = _plan_batch(store, context, assigner, engagement, live, group_ids)
     scores = {a: scorer(plan.assigned_by_role) for a, plan in plans.items()}
     new = {a: s for a, s in scores.items() if a not in group_ids}
-    created = store.insert_groups(conn, context.interest_id, context.template_id, new)
-    updated = _write_existing_scores(conn, stored, group_ids, scores)
+    created = store.insert_groups(context.interest_id, context.template_id, new)
+    updated = _write_existing_scores(store, stored, group_ids, scores)
     all_ids = group_ids | created
-    record_batch_events(conn, context, plans, all_ids, set(created))
-    _write_members(conn, plans, all_ids)
-    _write_roles(conn, scores, all_ids, store.load_group_roles(conn, list(group_ids.values())))
-    counts = _Counts(groups_created=len(created))
+    record_batch_events(store, context, plans, all_ids, set(created))
+    _write_members(store, plans, all_ids)
+    _write_roles(store, scores, all_ids, store.load_group_roles(list(group_ids.values())))
+    counts = BatchCounts(groups_created=len(created))
     if assigner.uses_model:
         proposed = {review.person_id for review in reviews}
-        store.withdraw_reviews(conn, context.interest_id, live, proposed)
-    counts.reviews_created = store.write_reviews(conn, context.interest_id, reviews)
+        store.withdraw_reviews(context.interest_id, live, proposed)
+    counts.reviews_created = store.write_reviews(context.interest_id, reviews)
     for account_id, plan in plans.items():
         counts.members_added += plan.added
         counts.members_removed += plan.removed
@@ -591,18 +508,18 @@ def _process_batch(
 
 
 def _plan_batch(
-    conn: Connection,
+    store: GenerationStore,
     context: JobContext,
     assigner: _Assigner,
     engagement: FloatArray,
     account_ids: Sequence[int],
     group_ids: dict[int, int],
-) -> tuple[dict[int, MemberPlan], list[store.ReviewProposal]]:
+) -> tuple[dict[int, MemberPlan], list[ReviewProposal]]:
     """account id -> member plan, and the review items of the batch's persons."""
     matches: dict[int, dict[int, Assignment]] = {a: {} for a in account_ids}
-    persons = store.load_persons(conn, account_ids, assigner.attributes)
-    members = store.load_members(conn, list(group_ids.values()))
-    reviews: list[store.ReviewProposal] = []
+    persons = store.load_persons(account_ids, assigner.attributes)
+    members = store.load_members(list(group_ids.values()))
+    reviews: list[ReviewProposal] = []
     if not assigner.uses_model:
         _rule_matches(assigner.matcher, persons, engagement, matches)
     else:
@@ -620,7 +537,7 @@ def _plan_batch(
 
 def _rule_matches(
     matcher: RuleMatcher,
-    persons: Sequence[store.PersonFields],
+    persons: Sequence[PersonRecord],
     engagement: FloatArray,
     matches: dict[int, dict[int, Assignment]],
 ) -> None:
@@ -628,35 +545,35 @@ def _rule_matches(
     found = matcher.match_many(persons, engagement)
     # compress/filter run in C: only the few matched persons (about 5%) reach Python.
     for person, match in zip(compress(persons, found), filter(None, found), strict=True):
-        matches[person[1]][person[0]] = match
+        matches[person.account_id][person.person_id] = match
 
 
 def _model_matches(
     context: JobContext,
     assigner: _Assigner,
-    persons: Sequence[store.PersonFields],
+    persons: Sequence[PersonRecord],
     engagement: FloatArray,
     matches: dict[int, dict[int, Assignment]],
-) -> list[store.ReviewProposal]:
+) -> list[ReviewProposal]:
     """Fill ``matches`` by rule and model (the core's ``decide``); returns the review items."""
     model = assigner.insights
     hybrid = assigner.mode is GenerationMode.HYBRID
     rules = assigner.matcher.match_many(persons, engagement) if hybrid else [None] * len(persons)
-    model.predict(map(itemgetter(2), persons))
-    chosen: list[tuple[store.PersonFields, CardMatch | None, Outcome]] = []
+    model.predict(map(_title, persons))
+    chosen: list[tuple[PersonRecord, CardMatch | None, Outcome]] = []
     for person, rule in zip(persons, rules, strict=True):
-        answer = model.answer(person[2])
+        answer = model.answer(person.job_title)
         outcome = decide(assigner.mode, rule, answer, assigner.thresholds, context.role_ids)
         if outcome.assign is not None or outcome.review is not None:
             chosen.append((person, rule, outcome))
     # Evidence (nearest titles) only for the titles that become members or reviews.
-    model.explain(p[2] for p, _, o in chosen if o.review or o.assign == MemberSource.MODEL)
+    model.explain(p.job_title for p, _, o in chosen if o.review or o.assign == MemberSource.MODEL)
     reviews = []
     for person, rule, outcome in chosen:
         if outcome.assign == MemberSource.RULE and rule is not None:
-            matches[person[1]][person[0]] = rule
+            matches[person.account_id][person.person_id] = rule
         elif outcome.assign == MemberSource.MODEL:
-            matches[person[1]][person[0]] = model.match(person[2])
+            matches[person.account_id][person.person_id] = model.match(person.job_title)
         if outcome.review is not None:
             proposal = _review(context, model, person, rule, outcome)
             if proposal is not None:
@@ -667,23 +584,26 @@ def _model_matches(
 def _review(
     context: JobContext,
     model: TitleInsights,
-    person: store.PersonFields,
+    person: PersonRecord,
     rule: CardMatch | None,
     outcome: Outcome,
-) -> store.ReviewProposal | None:
+) -> ReviewProposal | None:
     """The review item of one person; None if the model names a role the catalogue lacks."""
-    answer = model.answer(person[2])
+    answer = model.answer(person.job_title)
     assert answer is not None and outcome.review is not None
     model_role_id = _model_role_id(context, answer)
     if answer.label != NO_ROLE and model_role_id is None:
         return None
-    return store.ReviewProposal(
-        person_id=person[0],
+    return ReviewProposal(
+        person_id=person.person_id,
         reason=outcome.review.value,
         rule_role_id=context.role_ids[rule.role] if rule is not None else None,
         model_role_id=model_role_id,
         model_confidence=round(answer.confidence, 4),
-        evidence={"rule": rule.evidence if rule else None, "model": model.evidence(person[2])},
+        evidence={
+            "rule": rule.evidence if rule else None,
+            "model": model.evidence(person.job_title),
+        },
     )
 
 
@@ -692,15 +612,15 @@ def _model_role_id(context: JobContext, answer: ModelAnswer) -> int | None:
     return None if answer.label == NO_ROLE else context.all_role_ids.get(answer.label)
 
 
-def _protected_persons(members: dict[int, list[store.StoredMember]]) -> set[int]:
+def _protected_persons(members: dict[int, list[StoredMember]]) -> set[int]:
     """Persons a higher source has decided about (kept or removed): no review for them."""
     job_sources = (MemberSource.RULE.value, MemberSource.MODEL.value)
     return {m.person_id for ms in members.values() for m in ms if m.source not in job_sources}
 
 
 def _write_existing_scores(
-    conn: Connection,
-    stored: dict[int, tuple[int, float, dict[str, Any], bool]],
+    store: GenerationStore,
+    stored: dict[int, StoredGroup],
     group_ids: dict[int, int],
     scores: dict[int, GroupScores],
 ) -> set[int]:
@@ -708,29 +628,30 @@ def _write_existing_scores(
     changed = {
         a: scores[a]
         for a in group_ids
-        if scores[a].completeness != stored[a][1] or scores[a].role_completeness != stored[a][2]
+        if scores[a].completeness != stored[a].completeness
+        or scores[a].role_completeness != stored[a].role_completeness
     }
-    store.update_group_scores(conn, {group_ids[a]: s for a, s in changed.items()})
+    store.update_group_scores({group_ids[a]: s for a, s in changed.items()})
     return set(changed)
 
 
 def _write_members(
-    conn: Connection, plans: dict[int, MemberPlan], group_ids: dict[int, int]
+    store: GenerationStore, plans: dict[int, MemberPlan], group_ids: dict[int, int]
 ) -> None:
     """Insert, update and remove members in three bulk statements."""
     inserts = [(group_ids[a], w) for a, p in plans.items() for w in p.writes if w.member_id is None]
     updates = [w for p in plans.values() for w in p.writes if w.member_id is not None]
     removals = [m for p in plans.values() for m in p.removals]
-    store.insert_members(conn, inserts)
-    store.update_members(conn, updates)
-    store.remove_members(conn, removals)
+    store.insert_members(inserts)
+    store.update_members(updates)
+    store.remove_members(removals)
 
 
 def _write_roles(
-    conn: Connection,
+    store: GenerationStore,
     scores: dict[int, GroupScores],
     group_ids: dict[int, int],
-    stored: dict[int, set[store.RoleRowValues]],
+    stored: dict[int, set[GroupRoleValues]],
 ) -> None:
     """Write the group_roles rows that differ from what is stored."""
     rows = [
@@ -739,4 +660,4 @@ def _write_roles(
         for values in s.roles
         if values not in stored.get(group_ids[a], set())
     ]
-    store.write_group_roles(conn, rows)
+    store.write_group_roles(rows)

@@ -24,27 +24,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
 from buying_groups.assignment import CardMatch, PersonRecord, RuleMatcher, TitleInsights
 from buying_groups.domain.errors import ConflictError, InvariantError, NotFoundError
-from buying_groups.domain.groups import MemberSource
 from buying_groups.domain.role_templates import RoleCard
-from buying_groups.generation import store
-from buying_groups.generation.membership import company_root
+from buying_groups.generation.ports import UnitOfWork
 from buying_groups.ml.title_classifier import TitleClassifier
-from buying_groups.storage.audience_preview import descendants
-from buying_groups.storage.configuration_repository import ConfigurationRepository
-from buying_groups.storage.tables import (
-    AccountRow,
-    ActivityRow,
-    BuyingGroupRow,
-    MemberRow,
-    PersonRow,
-    RoleRow,
-    SolutionInterestRow,
-)
 
 #: A candidate below this relevance is not recommended.
 MIN_RELEVANCE: Final = 0.2
@@ -53,10 +37,6 @@ HIERARCHY_FACTOR: Final = 0.8
 #: Activities in this many days before ``as_of`` break ties (the engagement look-back).
 ACTIVITY_DAYS: Final = 30
 TITLES_TO_ACQUIRE: Final = 5
-#: A removal by these sources means "not a member": generation never adds them back either.
-_DECIDING_SOURCES: Final = frozenset(
-    {MemberSource.MANUAL.value, MemberSource.JOURNEY.value, MemberSource.IMPORT.value}
-)
 
 
 @dataclass(frozen=True)
@@ -118,12 +98,12 @@ class RecommendationService:
 
     def __init__(
         self,
-        session: Session,
+        uow: UnitOfWork,
         role_model: TitleClassifier | None = None,
         model_version: str | None = None,
         title_model: TitleClassifier | None = None,
     ) -> None:
-        self.session = session
+        self.uow = uow
         self.role_model = role_model
         self.model_version = model_version
         self.title_model = title_model
@@ -145,7 +125,21 @@ class RecommendationService:
             InvariantError: ``role`` is not a role of the interest's template.
             ConflictError: the group was deleted (nobody can be added to it).
         """
-        configuration = ConfigurationRepository(self.session)
+        with self.uow:
+            return self._recommend(
+                solution_interest, account_external_id, role, limit, hierarchy, as_of
+            )
+
+    def _recommend(
+        self,
+        solution_interest: str,
+        account_external_id: str,
+        role: str | None,
+        limit: int,
+        hierarchy: bool,
+        as_of: datetime | None,
+    ) -> GroupRecommendations:
+        configuration = self.uow.configuration
         interest = configuration.get_solution_interest(solution_interest)
         cards = configuration.get_template(interest.role_template).cards
         account_id = self._account_id(account_external_id)
@@ -201,7 +195,7 @@ class RecommendationService:
         engagement = None
         if matcher.reads_engagement:
             moment = as_of or datetime.now(UTC)
-            engagement = store.person_engagement_by_id(self.session.connection(), moment)
+            engagement = self.uow.generation.person_engagement(moment)
         found = {}
         for person in persons:
             score = None
@@ -250,20 +244,31 @@ class RecommendationService:
             NotFoundError: unknown solution interest or account.
             ConflictError: the group was deleted.
         """
-        interest = ConfigurationRepository(self.session).get_solution_interest(solution_interest)
-        account_id = self._account_id(account_external_id)
-        members, excluded, _ = self._members(interest.name, account_id)
-        eligible = self._eligible(account_id, set(members) | excluded, hierarchy)
-        return [p.external_id for p in eligible]
+        with self.uow:
+            interest = self.uow.configuration.get_solution_interest(solution_interest)
+            account_id = self._account_id(account_external_id)
+            members, excluded, _ = self._members(interest.name, account_id)
+            eligible = self._eligible(account_id, set(members) | excluded, hierarchy)
+            return [p.external_id for p in eligible]
 
     def _eligible(self, account_id: int, excluded: set[int], hierarchy: bool) -> list[_Person]:
-        accounts = self._company(account_id) if hierarchy else [account_id]
-        return [p for p in self._persons(accounts, account_id) if p.id not in excluded]
+        accounts = self.uow.crm.company_accounts(account_id) if hierarchy else [account_id]
+        return [
+            _Person(
+                p.record.person_id,
+                p.external_id,
+                p.name or p.external_id,
+                p.record.job_title,
+                p.account_external_id,
+                p.record.account_id == account_id,
+                p.record,
+            )
+            for p in self.uow.crm.persons(accounts)
+            if p.record.person_id not in excluded
+        ]
 
     def _account_id(self, external_id: str) -> int:
-        found = self.session.scalar(
-            select(AccountRow.id).where(AccountRow.external_id == external_id)
-        )
+        found = self.uow.crm.account_id(external_id)
         if found is None:
             raise NotFoundError(f"no account {external_id!r}")
         return found
@@ -271,92 +276,18 @@ class RecommendationService:
     def _members(self, interest: str, account_id: int) -> tuple[dict[int, str], set[int], bool]:
         """Active members (person id -> role), persons a manual, journey or import removal
         keeps out (whom generation never adds back either), and whether a group exists."""
-        group = self.session.execute(
-            select(BuyingGroupRow.id, BuyingGroupRow.is_deleted)
-            .join(
-                SolutionInterestRow, SolutionInterestRow.id == BuyingGroupRow.solution_interest_id
-            )
-            .where(BuyingGroupRow.account_id == account_id, SolutionInterestRow.name == interest)
-        ).first()
+        group = self.uow.crm.group_members(interest, account_id)
         if group is None:
             return {}, set(), False
         if group.is_deleted:
             raise ConflictError("this buying group is deleted: nobody can be added to it")
-        rows = self.session.execute(
-            select(MemberRow.person_id, RoleRow.name, MemberRow.is_removed, MemberRow.source)
-            .join(RoleRow, RoleRow.id == MemberRow.role_id)
-            .where(MemberRow.group_id == group.id)
-        )
-        active: dict[int, str] = {}
-        excluded: set[int] = set()
-        for person_id, role_name, is_removed, source in rows:
-            if not is_removed:
-                active[person_id] = role_name
-            elif source in _DECIDING_SOURCES:
-                excluded.add(person_id)
-        return active, excluded, True
-
-    def _company(self, account_id: int) -> list[int]:
-        """The account first, then every other account of its company (the tree under its
-        root): whoever the group may take as a member, as MembershipService decides it."""
-        root = company_root(self.session, account_id)
-        company = {root, *descendants(self.session, {root: ""})}
-        return [account_id, *sorted(company - {account_id})]
-
-    def _persons(self, account_ids: list[int], own: int) -> list[_Person]:
-        """The persons of these accounts, only the columns the ranking reads."""
-        query = (
-            select(
-                PersonRow.id,
-                PersonRow.external_id,
-                PersonRow.first_name,
-                PersonRow.last_name,
-                PersonRow.email,
-                PersonRow.job_title,
-                PersonRow.department,
-                PersonRow.country,
-                PersonRow.account_id,
-                AccountRow.external_id,
-            )
-            .join(AccountRow, AccountRow.id == PersonRow.account_id)
-            .where(PersonRow.account_id.in_(account_ids))
-            .order_by(PersonRow.external_id)
-        )
-        persons = []
-        for (
-            pid,
-            external,
-            first,
-            last,
-            email,
-            title,
-            department,
-            country,
-            aid,
-            account,
-        ) in self.session.execute(query):
-            name = " ".join(p for p in (first, last) if p)
-            record = PersonRecord(pid, aid, title, department, country, email)
-            persons.append(
-                _Person(pid, external, name or external, title, account, aid == own, record)
-            )
-        return persons
+        return group.active, group.excluded, True
 
     def _recent_activity(self, person_ids: list[int], as_of: datetime | None) -> dict[int, int]:
         """Activities in the engagement window (``ACTIVITY_DAYS`` up to ``as_of``)."""
-        if not person_ids:
-            return {}
         until = as_of or datetime.now(UTC)
-        rows = self.session.execute(
-            select(ActivityRow.person_id, func.count())
-            .where(
-                ActivityRow.person_id.in_(person_ids),
-                ActivityRow.occurred_at > until - timedelta(days=ACTIVITY_DAYS),
-                ActivityRow.occurred_at <= until,
-            )
-            .group_by(ActivityRow.person_id)
-        )
-        return {person_id: int(count) for person_id, count in rows}
+        since = until - timedelta(days=ACTIVITY_DAYS)
+        return self.uow.crm.recent_activity(person_ids, since, until)
 
     def _titles_to_acquire(self, role: str) -> list[str]:
         """Titles the role model learned ``role`` from (what to look for elsewhere)."""

@@ -10,7 +10,7 @@ import json
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from buying_groups.assignment.rules import RULE_CONFIDENCE
 from buying_groups.domain.groups import MemberSource, may_override
@@ -174,6 +174,16 @@ class CardScore:
     required_for_completeness: bool
 
 
+class GroupRoleValues(NamedTuple):
+    """One group_roles row of a group (its card's completeness)."""
+
+    role_id: int
+    assigned: int
+    required: int
+    completeness: float
+    required_for_completeness: bool
+
+
 @dataclass(frozen=True, slots=True)
 class GroupScores:
     """Completeness of one group, overall and per card (a group_roles row each).
@@ -184,15 +194,14 @@ class GroupScores:
 
     completeness: float
     role_completeness: dict[str, float]
-    roles: tuple[tuple[int, int, int, float, bool], ...]
+    roles: tuple[GroupRoleValues, ...]
     role_completeness_json: str = ""
 
 
 def score_group(cards: Sequence[CardScore], assigned_by_role: Mapping[int, int]) -> GroupScores:
     """Completeness from the active members per role id.
 
-    ``roles`` holds (role_id, assigned, required, completeness, required_for_completeness)
-    per card, in card order.
+    ``roles`` holds a GroupRoleValues per card, in card order.
     """
     requirements = [
         CardRequirement(c.role, c.members_required, c.required_for_completeness, c.weighting)
@@ -201,7 +210,7 @@ def score_group(cards: Sequence[CardScore], assigned_by_role: Mapping[int, int])
     by_name = {c.role: assigned_by_role.get(c.role_id, 0) for c in cards}
     result = group_completeness(requirements, by_name)
     roles = tuple(
-        (
+        GroupRoleValues(
             c.role_id,
             by_name[c.role],
             c.members_required,

@@ -14,6 +14,7 @@ from buying_groups.domain.role_templates import RoleCard, RoleTemplate, Template
 from buying_groups.domain.roles import Role, RoleCatalogue
 from buying_groups.domain.solution_interests import AccountAudience, SolutionInterest
 from buying_groups.domain.stage_models import StageModel
+from buying_groups.generation.ports import InterestRef, RoleRef
 from buying_groups.storage.crm_repository import CrmRepository
 from buying_groups.storage.tables import (
     AccountAudienceRow,
@@ -55,6 +56,17 @@ class ConfigurationRepository:
         if self.session.scalar(select(exists().where(RoleCardRow.role_id == row.id))):
             raise ConflictError(f"role {role.name!r} is used by a role template")
         self.session.delete(row)
+
+    def role_ids(self) -> dict[str, int]:
+        """Every role: name -> id."""
+        return dict(self.session.execute(select(RoleRow.name, RoleRow.id)).tuples().all())
+
+    def role(self, name: str) -> RoleRef | None:
+        """A role by name, ignoring case; None if there is none."""
+        found = self.session.execute(
+            select(RoleRow.id, RoleRow.name).where(func.lower(RoleRow.name) == name.lower())
+        ).first()
+        return RoleRef(*found) if found else None
 
     def _role_row(self, name: str) -> RoleRow:
         row = self.session.scalar(select(RoleRow).where(func.lower(RoleRow.name) == name.lower()))
@@ -226,6 +238,12 @@ class ConfigurationRepository:
             raise NotFoundError(f"solution interest {name!r} does not exist")
         return row
 
+    def interest_ref(self, name: str) -> InterestRef:
+        """The ids of a solution interest and its template, or NotFoundError."""
+        row = self._interest_row(name)
+        template = self.session.get_one(RoleTemplateRow, row.role_template_id)
+        return InterestRef(row.id, row.name, template.id, template.name)
+
     def get_solution_interest(self, name: str) -> SolutionInterest:
         """One solution interest by name."""
         row = self._interest_row(name)
@@ -271,6 +289,22 @@ class ConfigurationRepository:
         self.session.add(AccountAudienceRow(**data))
         self.session.flush()
         return audience
+
+    def audience_id(self, name: str) -> int:
+        """The id of an audience, or NotFoundError."""
+        found = self.session.scalar(
+            select(AccountAudienceRow.id).where(AccountAudienceRow.name == name)
+        )
+        if found is None:
+            raise NotFoundError(f"account audience {name!r} does not exist")
+        return found
+
+    def select_audience(self, audience: AccountAudience) -> dict[int, str]:
+        """The audience's accounts now (evaluated in SQL): id -> external id."""
+        # Imported here: audience_preview reads audiences through this repository.
+        from buying_groups.storage.audience_preview import select_audience
+
+        return select_audience(self.session, audience)
 
     def get_audience(self, name: str) -> AccountAudience:
         """One audience by name."""

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from buying_groups.domain.errors import InvariantError, NotFoundError
 from buying_groups.domain.events import EventType, retry_delay
+from buying_groups.generation.ports import EventRecord
 from buying_groups.storage.tables import EventRow, WebhookRow
 
 
@@ -64,6 +65,29 @@ def record_events(conn: Connection | Session, rows: Sequence[dict[str, Any]]) ->
         conn.execute(insert(EventRow), list(rows))
 
 
+class SqlEventLog:
+    """The ``EventLog`` port: appends to the outbox in the session's transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def record(self, events: Sequence[EventRecord]) -> None:
+        """Append the events, timestamped now."""
+        record_events(
+            self.session,
+            [
+                event_row(
+                    e.type,
+                    group_id=e.group_id,
+                    account_external_id=e.account_external_id,
+                    solution_interest=e.solution_interest,
+                    payload=e.payload,
+                )
+                for e in events
+            ],
+        )
+
+
 def _event(row: EventRow) -> Event:
     occurred = row.occurred_at if row.occurred_at.tzinfo else row.occurred_at.replace(tzinfo=UTC)
     return Event(
@@ -82,6 +106,16 @@ class EventRepository:
         query = select(EventRow).where(EventRow.id > cursor).order_by(EventRow.id).limit(limit)
         if types:
             query = query.where(EventRow.type.in_(list(types)))
+        return [_event(r) for r in self.session.scalars(query)]
+
+    def of_group(self, group_id: int, limit: int = 20) -> list[Event]:
+        """The newest events of one buying group, newest first."""
+        query = (
+            select(EventRow)
+            .where(EventRow.group_id == group_id)
+            .order_by(EventRow.id.desc())
+            .limit(limit)
+        )
         return [_event(r) for r in self.session.scalars(query)]
 
     def latest_id(self) -> int:

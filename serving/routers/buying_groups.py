@@ -14,7 +14,8 @@ from buying_groups.domain.groups import MAX_STATUS_LENGTH, MemberSource
 from buying_groups.generation.membership import MembershipService
 from buying_groups.generation.recommendations import GroupRecommendations, RecommendationService
 from buying_groups.storage.group_repository import GroupRepository
-from serving.dependencies import LimitDep, ModelsDep, OffsetDep, SessionDep
+from buying_groups.storage.unit_of_work import SqlUnitOfWork
+from serving.dependencies import LimitDep, ModelsDep, OffsetDep, SessionDep, UnitOfWorkDep
 from serving.problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/v1", tags=["buying-groups"], responses=PROBLEM_RESPONSES)
@@ -179,8 +180,9 @@ def recommend_members(
     the rules give them the role (as a generation job would), else the role model's
     probability (x 0.8 outside the account); titles to acquire where nobody fits."""
     loaded, title = models.roles.get(solution_interest), models.title
+    # A session, not UnitOfWorkDep: the web pages call this route with theirs.
     service = RecommendationService(
-        session,
+        SqlUnitOfWork.joining(session),
         loaded.classifier if loaded else None,
         loaded.version if loaded else None,
         title_model=title.classifier if title else None,
@@ -202,9 +204,10 @@ def assign_member(
     person_external_id: str,
     body: MemberAssign,
     session: SessionDep,
+    uow: UnitOfWorkDep,
 ) -> GroupDetail:
     """Creates the group if needed; refused (409) if a higher source decided otherwise."""
-    MembershipService(session).assign(
+    MembershipService(uow).assign(
         account_external_id,
         solution_interest,
         person_external_id,
@@ -222,10 +225,11 @@ def remove_member(
     account_external_id: str,
     person_external_id: str,
     session: SessionDep,
+    uow: UnitOfWorkDep,
     source: CallerSource = CallerSource.MANUAL,
 ) -> GroupDetail:
     """Marks the member removed; generation jobs will not add them back."""
-    MembershipService(session).remove(
+    MembershipService(uow).remove(
         account_external_id, solution_interest, person_external_id, MemberSource(source)
     )
     return GroupRepository(session).get_group(account_external_id, solution_interest)

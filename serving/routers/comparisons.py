@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from buying_groups.generation.comparisons import compare_assignments
+from buying_groups.storage.unit_of_work import SqlUnitOfWork
 from serving.dependencies import ModelsDep, SessionDep
 from serving.problems import PROBLEM_RESPONSES
 
@@ -57,8 +58,9 @@ def compare(
     role model's; 409 when no role model is loaded for the interest."""
     loaded = models.roles.get(solution_interest)
     title = models.title
+    # A session, not UnitOfWorkDep: the web pages call this route with theirs.
     result = compare_assignments(
-        session,
+        SqlUnitOfWork.joining(session),
         solution_interest,
         loaded.classifier if loaded else None,
         title_model=title.classifier if title else None,

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from buying_groups.generation.jobs import GenerationMode, JobState, create_job, get_job
 from buying_groups.generation.jobs import GenerationReport as Report
-from serving.dependencies import EngineDep, JobRunnerDep, ModelsDep
+from serving.dependencies import JobRunnerDep, JobUnitOfWorkDep, ModelsDep
 from serving.problems import PROBLEM_RESPONSES
 
 router = APIRouter(
@@ -77,7 +77,7 @@ class GenerationJobPublic(BaseModel):
 )
 def create_generation_job(
     body: GenerationJobCreate,
-    engine: EngineDep,
+    uow: JobUnitOfWorkDep,
     models: ModelsDep,
     runner: JobRunnerDep,
     response: Response,
@@ -89,14 +89,14 @@ def create_generation_job(
     """
     loaded = models.roles.get(body.solution_interest)
     job_id = create_job(
-        engine,
+        uow,
         solution_interest=body.solution_interest,
         audience=body.audience,
         mode=body.mode.value,
         idempotency_key=body.idempotency_key,
         role_model=loaded.classifier if loaded else None,
     )
-    report = get_job(engine, job_id)
+    report = get_job(uow, job_id)
     if report.state == JobState.QUEUED:
         runner.submit(job_id)
     else:
@@ -106,6 +106,6 @@ def create_generation_job(
 
 
 @router.get("/{job_id}", response_model=GenerationJobPublic, summary="Read a generation job")
-def get_generation_job(job_id: JobId, engine: EngineDep) -> GenerationJobPublic:
+def get_generation_job(job_id: JobId, uow: JobUnitOfWorkDep) -> GenerationJobPublic:
     """State (queued, running, succeeded, failed), progress and counts."""
-    return GenerationJobPublic.of(get_job(engine, job_id))
+    return GenerationJobPublic.of(get_job(uow, job_id))

@@ -17,7 +17,7 @@ from buying_groups.domain.errors import InvariantError
 from buying_groups.domain.reviews import ReviewDecision, ReviewReason
 from buying_groups.generation.reviews import ReviewFilter, ReviewItem, ReviewService, ReviewState
 from buying_groups.storage.api_key_repository import ApiKeyRepository
-from serving.dependencies import LimitDep, OffsetDep, SessionDep
+from serving.dependencies import LimitDep, OffsetDep, SessionDep, UnitOfWorkDep
 from serving.problems import PROBLEM_RESPONSES
 from serving.security import api_key_header, bearer
 
@@ -136,7 +136,7 @@ KeyNameDep = Annotated[str | None, Security(key_name)]
 
 @router.get("", response_model=ReviewsPublic, summary="List review items")
 def list_reviews(
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     solution_interest: str | None = None,
     reason: ReviewReason | None = None,
     state: ReviewState | None = None,
@@ -146,20 +146,20 @@ def list_reviews(
 ) -> ReviewsPublic:
     """Filter by solution interest, reason, state (open or decided) and account."""
     where = ReviewFilter(solution_interest, reason, state, account_external_id)
-    page = ReviewService(session).list(where, limit=limit, offset=offset)
+    page = ReviewService(uow).list(where, limit=limit, offset=offset)
     items = [ReviewPublic.of(i) for i in page.items]
     return ReviewsPublic(items=items, total=page.total, limit=limit, offset=offset)
 
 
 @router.get("/{review_id}", response_model=ReviewPublic, summary="Read a review item")
-def get_review(review_id: ReviewId, session: SessionDep) -> ReviewPublic:
+def get_review(review_id: ReviewId, uow: UnitOfWorkDep) -> ReviewPublic:
     """The person, the rule's and the model's proposals with their evidence, the decision."""
-    return ReviewPublic.of(ReviewService(session).get(review_id))
+    return ReviewPublic.of(ReviewService(uow).get(review_id))
 
 
 @router.post("/{review_id}/decision", response_model=ReviewPublic, summary="Decide a review item")
 def decide_review(
-    review_id: ReviewId, body: ReviewDecisionCreate, session: SessionDep, key: KeyNameDep
+    review_id: ReviewId, body: ReviewDecisionCreate, uow: UnitOfWorkDep, key: KeyNameDep
 ) -> ReviewPublic:
     """Apply the decision to the group as a manual change; a decided review answers 409.
 
@@ -169,5 +169,5 @@ def decide_review(
     reviewer = body.reviewer or key
     if not reviewer:
         raise InvariantError("say who decides (reviewer)", field="reviewer")
-    item = ReviewService(session).decide(review_id, body.decision, reviewer, body.role)
+    item = ReviewService(uow).decide(review_id, body.decision, reviewer, body.role)
     return ReviewPublic.of(item)

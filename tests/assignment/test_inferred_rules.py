@@ -17,6 +17,7 @@ from buying_groups.ml.title_classifier import TitleClassifier
 from buying_groups.storage.configuration_repository import ConfigurationRepository
 from buying_groups.storage.database import make_session_factory, unit_of_work
 from buying_groups.storage.tables import MemberRow, PersonRow
+from buying_groups.storage.unit_of_work import SqlUnitOfWork
 
 SENIOR = "C-level/Owner"
 TEMPLATE = RoleTemplate(
@@ -73,7 +74,7 @@ def test_a_seniority_card_fires_in_a_rules_job_over_the_demo_crm(
     demo: Engine, title_model: TitleClassifier
 ) -> None:
     report = run_generation(
-        demo,
+        SqlUnitOfWork(demo),
         solution_interest="Senior sell",
         audience="All accounts",
         mode="rules",
@@ -86,6 +87,6 @@ def test_a_seniority_card_fires_in_a_rules_job_over_the_demo_crm(
 
 
 def test_without_a_title_model_the_inferred_card_cannot_fire(demo: Engine) -> None:
-    run_generation(demo, solution_interest="Senior sell", audience="All accounts")
+    run_generation(SqlUnitOfWork(demo), solution_interest="Senior sell", audience="All accounts")
     with make_session_factory(demo)() as session:
         assert session.scalar(select(func.count()).select_from(MemberRow)) == 0

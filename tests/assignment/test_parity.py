@@ -28,6 +28,7 @@ from buying_groups.ml.role_predictions import KnownPerson, RuleRoles, predict_ro
 from buying_groups.storage.configuration_repository import ConfigurationRepository
 from buying_groups.storage.database import make_session_factory, unit_of_work
 from buying_groups.storage.tables import MemberRow, PersonRow, RoleRow
+from buying_groups.storage.unit_of_work import SqlUnitOfWork
 
 INTEREST, AUDIENCE, NO_ROLE = "Parity", "Parity accounts", "No role"
 NOW = datetime.now(UTC)
@@ -200,7 +201,7 @@ def _members(engine: Engine) -> dict[str, str]:
 
 def _job(engine: Engine, mode: str) -> dict[str, str]:
     run_generation(
-        engine,
+        SqlUnitOfWork(engine),
         solution_interest=INTEREST,
         audience=AUDIENCE,
         mode=mode,
@@ -222,7 +223,7 @@ def test_a_hybrid_job_gives_every_person_the_core_role(crm: Engine) -> None:
 def test_the_recommender_ranks_by_the_same_rule_roles(crm: Engine) -> None:
     with make_session_factory(crm)() as session:
         service = RecommendationService(
-            session,
+            SqlUnitOfWork.joining(session),
             ROLE_MODEL,  # type: ignore[arg-type]
             "1",
             title_model=TITLE_MODEL,  # type: ignore[arg-type]
@@ -241,7 +242,7 @@ def test_the_comparison_sees_the_same_rule_and_model_roles(crm: Engine) -> None:
     _job(crm, "rules")  # the comparison covers the accounts that have a group
     with make_session_factory(crm)() as session:
         result = compare_assignments(
-            session,
+            SqlUnitOfWork.joining(session),
             INTEREST,
             ROLE_MODEL,  # type: ignore[arg-type]
             title_model=TITLE_MODEL,  # type: ignore[arg-type]

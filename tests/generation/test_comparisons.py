@@ -17,6 +17,7 @@ from buying_groups.generation.comparisons import (
     compare_assignments,
 )
 from buying_groups.storage.database import make_session_factory
+from buying_groups.storage.unit_of_work import SqlUnitOfWork
 
 
 def test_comparison_counts_agreements_and_lists_disagreements(engine: Engine) -> None:
@@ -24,7 +25,7 @@ def test_comparison_counts_agreements_and_lists_disagreements(engine: Engine) ->
     # The model says everyone is "No role" except it calls CISOs Influencers.
     model = role_model({"CISO": "Influencer", "Accountant": "No role", "Sales Manager": "No role"})
     with make_session_factory(engine)() as session:
-        result = compare_assignments(session, "Secure Edge", model, limit=5)
+        result = compare_assignments(SqlUnitOfWork.joining(session), "Secure Edge", model, limit=5)
 
     assert result.persons == 1500
     total = sum(sum(row.values()) for row in result.confusion.values())
@@ -44,7 +45,7 @@ def test_comparison_counts_agreements_and_lists_disagreements(engine: Engine) ->
 def test_comparison_needs_a_role_model(engine: Engine) -> None:
     seed_demo(engine, "small", generate=False)
     with make_session_factory(engine)() as session, pytest.raises(RoleModelMissingError):
-        compare_assignments(session, "Secure Edge", None)
+        compare_assignments(SqlUnitOfWork.joining(session), "Secure Edge", None)
 
 
 def test_kappa_is_one_for_perfect_agreement_and_zero_for_chance() -> None:

@@ -14,8 +14,9 @@ from job_crm import AUDIENCE, INTEREST, add_crm, group_accounts, members, second
 from sqlalchemy import Engine
 
 from buying_groups.generation import JobState, create_job, get_job, run_job
-from buying_groups.generation import store as store_module
 from buying_groups.generation.jobs import GenerationReport
+from buying_groups.storage import generation_store as store_module
+from buying_groups.storage.unit_of_work import SqlUnitOfWork
 
 ACCOUNTS = 12
 
@@ -36,10 +37,10 @@ def other(crm: Engine) -> Iterator[Engine]:
 
 def _run(engine: Engine, batch_size: int = 5) -> GenerationReport:
     """Create a job and run it; a failure is returned as the failed job, not raised."""
-    job_id = create_job(engine, solution_interest=INTEREST, audience=AUDIENCE)
+    job_id = create_job(SqlUnitOfWork(engine), solution_interest=INTEREST, audience=AUDIENCE)
     with suppress(Exception):
-        run_job(engine, job_id, batch_size=batch_size)
-    return get_job(engine, job_id)
+        run_job(SqlUnitOfWork(engine), job_id, batch_size=batch_size)
+    return get_job(SqlUnitOfWork(engine), job_id)
 
 
 def _meet_before(monkeypatch: pytest.MonkeyPatch, name: str, parties: int = 2) -> None:

@@ -27,9 +27,9 @@ from buying_groups.domain.conditions import (
 )
 from buying_groups.domain.role_templates import RoleCard
 from buying_groups.domain.solution_interests import AccountAudience, AccountFilter, AudienceKind
-from buying_groups.generation import store
 from buying_groups.imports.loader import import_accounts, import_activities, import_persons
 from buying_groups.scores.engagement import person_engagement, raw_engagement_of_codes
+from buying_groups.storage import generation_store as store
 from buying_groups.storage.audience_preview import select_audience
 from buying_groups.storage.configuration_repository import ConfigurationRepository
 from buying_groups.storage.database import make_session_factory, unit_of_work

@@ -35,6 +35,7 @@ from buying_groups.storage.tables import (
     PersonRow,
     RoleRow,
 )
+from buying_groups.storage.unit_of_work import SqlUnitOfWork
 
 AS_OF = datetime(2025, 6, 30, tzinfo=UTC)
 INTEREST = "Secure Edge"
@@ -133,7 +134,7 @@ def crm(engine: Engine) -> Engine:
 
 def _run(engine: Engine, **kwargs: Any) -> Any:
     return run_generation(
-        engine, solution_interest=INTEREST, audience=AUDIENCE, as_of=AS_OF, **kwargs
+        SqlUnitOfWork(engine), solution_interest=INTEREST, audience=AUDIENCE, as_of=AS_OF, **kwargs
     )
 
 
@@ -328,10 +329,10 @@ def test_resume_after_crash_gives_the_uninterrupted_result(crm: Engine) -> None:
 
     with pytest.raises(RuntimeError):
         _run(crm, batch_size=1, progress=crash_on_second)
-    failed = get_job(crm, _job_ids(crm)[0])
+    failed = get_job(SqlUnitOfWork(crm), _job_ids(crm)[0])
     assert failed.state == JobState.FAILED and failed.processed_accounts == 2
 
-    resumed = run_job(crm, failed.job_id, as_of=AS_OF, batch_size=1)
+    resumed = run_job(SqlUnitOfWork(crm), failed.job_id, as_of=AS_OF, batch_size=1)
     interrupted = _snapshot(crm)
 
     assert resumed.state == JobState.SUCCEEDED
@@ -357,11 +358,11 @@ def test_crash_inside_a_batch_leaves_nothing_of_it(
     with pytest.raises(RuntimeError):
         _run(crm, batch_size=1)
     assert set(_groups(crm)) == {"A1"}
-    job = get_job(crm, _job_ids(crm)[0])
+    job = get_job(SqlUnitOfWork(crm), _job_ids(crm)[0])
     assert (job.state, job.processed_accounts, job.cursor_account_id > 0) == ("failed", 1, True)
 
     monkeypatch.setattr(jobs_module, "_advance", original)
-    run_job(crm, job.job_id, as_of=AS_OF)
+    run_job(SqlUnitOfWork(crm), job.job_id, as_of=AS_OF)
     resumed = _snapshot(crm)
     _reset(crm)
     _run(crm)
@@ -378,7 +379,9 @@ def test_same_idempotency_key_returns_the_same_job(crm: Engine) -> None:
             AccountAudience(name="Other", account_external_ids=("A1",))
         )
     with pytest.raises(ConflictError, match="idempotency key"):
-        run_generation(crm, solution_interest=INTEREST, audience="Other", idempotency_key="k-1")
+        run_generation(
+            SqlUnitOfWork(crm), solution_interest=INTEREST, audience="Other", idempotency_key="k-1"
+        )
 
 
 def test_model_modes_need_a_title_model(crm: Engine) -> None:
@@ -392,7 +395,7 @@ def test_demo_configuration_yields_groups_with_several_roles(engine: Engine) -> 
     seed_demo(engine, "small", today=DEMO_REFERENCE_DATE, generate=False)
 
     report = run_generation(
-        engine,
+        SqlUnitOfWork(engine),
         solution_interest="Secure Edge",
         audience="Large accounts without Secure Edge",
         as_of=DEMO_REFERENCE_DATE,

@@ -16,6 +16,7 @@ from buying_groups.ml.role_predictions import NO_ROLE
 from buying_groups.ml.title_classifier import TitleClassifier
 from buying_groups.storage.database import make_session_factory, unit_of_work
 from buying_groups.storage.tables import EventRow, MemberRow, PersonRow, ReviewRow, RoleRow
+from buying_groups.storage.unit_of_work import SqlUnitOfWork
 from training.role_data import CONFIRMED, role_training_data
 
 DISAGREEMENT = ReviewReason.DISAGREEMENT
@@ -35,7 +36,7 @@ def crm(engine: Engine) -> Engine:
 
 def _run(engine: Engine, mode: str, model: TitleClassifier | None) -> Any:
     return run_generation(
-        engine,
+        SqlUnitOfWork(engine),
         solution_interest=INTEREST,
         audience=AUDIENCE,
         mode=mode,
@@ -58,7 +59,9 @@ def _members(engine: Engine) -> dict[str, tuple[str, str, bool]]:
 def _reviews(engine: Engine) -> dict[str, tuple[str, str | None, str | None, str | None]]:
     """person -> (reason, rule role, model role, decision) of every review."""
     with unit_of_work(make_session_factory(engine)) as session:
-        page = ReviewService(session).list(ReviewFilter(solution_interest=INTEREST))
+        page = ReviewService(SqlUnitOfWork.joining(session)).list(
+            ReviewFilter(solution_interest=INTEREST)
+        )
     return {
         r.person_external_id: (r.reason.value, r.rule_role, r.model_role, r.decision)
         for r in page.items
@@ -92,7 +95,11 @@ def test_hybrid_rule_wins_model_fills_and_disagreements_become_reviews(
         "P6": ("low_confidence", None, "Practitioner", None),
     }
     with unit_of_work(make_session_factory(crm)) as session:
-        (p4,) = ReviewService(session).list(ReviewFilter(reason=DISAGREEMENT)).items
+        (p4,) = (
+            ReviewService(SqlUnitOfWork.joining(session))
+            .list(ReviewFilter(reason=DISAGREEMENT))
+            .items
+        )
     assert p4.rule_evidence is not None and p4.rule_evidence["role"] == "Decision Maker"
     assert p4.model_evidence is not None and p4.model_evidence["model_version"] == "3"
     assert p4.model_confidence is not None and p4.model_confidence >= 0.6
@@ -136,8 +143,14 @@ def test_open_reviews_a_run_no_longer_proposes_are_withdrawn_decided_ones_stay(
 ) -> None:
     _run(crm, "hybrid", role_model)
     with unit_of_work(make_session_factory(crm)) as session:
-        (p4,) = ReviewService(session).list(ReviewFilter(reason=DISAGREEMENT)).items
-        ReviewService(session).decide(p4.id, ReviewDecision.ACCEPT_RULE, "ana", None)
+        (p4,) = (
+            ReviewService(SqlUnitOfWork.joining(session))
+            .list(ReviewFilter(reason=DISAGREEMENT))
+            .items
+        )
+        ReviewService(SqlUnitOfWork.joining(session)).decide(
+            p4.id, ReviewDecision.ACCEPT_RULE, "ana", None
+        )
     with crm.begin() as conn:  # P6's title changes: a rule fires and the model agrees
         conn.execute(
             update(PersonRow)
@@ -190,7 +203,7 @@ def test_decisions_are_manual_changes_that_the_next_job_respects(
     ids = {r.person_external_id: r.id for r in _open_reviews(crm)}
 
     with unit_of_work(make_session_factory(crm)) as session:
-        service = ReviewService(session)
+        service = ReviewService(SqlUnitOfWork.joining(session))
         # The model said "No role": accepting it records a manual "not a member".
         decided = service.decide(ids["P4"], ReviewDecision.ACCEPT_MODEL, "ana")
         service.decide(ids["P6"], ReviewDecision.OTHER_ROLE, "ana", role="Influencer")
@@ -207,7 +220,9 @@ def test_decisions_are_manual_changes_that_the_next_job_respects(
         pytest.raises(ConflictError, match="already decided"),
         unit_of_work(make_session_factory(crm)) as session,
     ):
-        ReviewService(session).decide(ids["P4"], ReviewDecision.NOT_A_MEMBER, "bob")
+        ReviewService(SqlUnitOfWork.joining(session)).decide(
+            ids["P4"], ReviewDecision.NOT_A_MEMBER, "bob"
+        )
 
 
 def test_not_a_member_for_a_non_member_stores_a_manual_removal(
@@ -217,7 +232,9 @@ def test_not_a_member_for_a_non_member_stores_a_manual_removal(
     (p6,) = [r for r in _open_reviews(crm) if r.person_external_id == "P6"]
 
     with unit_of_work(make_session_factory(crm)) as session:
-        ReviewService(session).decide(p6.id, ReviewDecision.NOT_A_MEMBER, "ana")
+        ReviewService(SqlUnitOfWork.joining(session)).decide(
+            p6.id, ReviewDecision.NOT_A_MEMBER, "ana"
+        )
 
     assert _members(crm)["P6"] == ("Practitioner", "manual", True)
     _run(crm, "hybrid", role_model)
@@ -228,7 +245,7 @@ def test_decided_reviews_are_training_labels(crm: Engine, role_model: TitleClass
     _run(crm, "hybrid", role_model)
     ids = {r.person_external_id: r.id for r in _open_reviews(crm)}
     with unit_of_work(make_session_factory(crm)) as session:
-        service = ReviewService(session)
+        service = ReviewService(SqlUnitOfWork.joining(session))
         service.decide(ids["P4"], ReviewDecision.ACCEPT_MODEL, "ana")
         service.decide(ids["P6"], ReviewDecision.ACCEPT_MODEL, "ana")
 
@@ -254,7 +271,9 @@ def test_a_review_decision_needs_a_valid_role(crm: Engine, role_model: TitleClas
         pytest.raises(InvariantError, match="Astronaut"),
         unit_of_work(make_session_factory(crm)) as session,
     ):
-        ReviewService(session).decide(review.id, ReviewDecision.OTHER_ROLE, "ana", role="Astronaut")
+        ReviewService(SqlUnitOfWork.joining(session)).decide(
+            review.id, ReviewDecision.OTHER_ROLE, "ana", role="Astronaut"
+        )
     assert len(_open_reviews(crm)) == 2  # nothing was decided
     with pytest.raises(InvariantError, match="needs the role"):
         _decide(crm, review.id, ReviewDecision.OTHER_ROLE)
@@ -262,9 +281,13 @@ def test_a_review_decision_needs_a_valid_role(crm: Engine, role_model: TitleClas
 
 def _decide(engine: Engine, review_id: int, decision: ReviewDecision) -> None:
     with unit_of_work(make_session_factory(engine)) as session:
-        ReviewService(session).decide(review_id, decision, "ana")
+        ReviewService(SqlUnitOfWork.joining(session)).decide(review_id, decision, "ana")
 
 
 def _open_reviews(engine: Engine) -> list[Any]:
     with unit_of_work(make_session_factory(engine)) as session:
-        return ReviewService(session).list(ReviewFilter(state=ReviewState.OPEN)).items
+        return (
+            ReviewService(SqlUnitOfWork.joining(session))
+            .list(ReviewFilter(state=ReviewState.OPEN))
+            .items
+        )

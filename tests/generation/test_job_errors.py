@@ -15,7 +15,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from buying_groups.domain.errors import NotFoundError
 from buying_groups.generation import JobState, create_job, get_job, run_job
 from buying_groups.generation import jobs as jobs_module
-from buying_groups.generation import store as store_module
+from buying_groups.storage import generation_store as store_module
+from buying_groups.storage.unit_of_work import SqlUnitOfWork
 
 PLAIN = re.compile(
     r"the job failed while writing groups \(reference ([0-9a-f]{8})\); see the server log"
@@ -29,7 +30,7 @@ def crm(engine: Engine) -> Engine:
 
 
 def _job(engine: Engine) -> int:
-    return create_job(engine, solution_interest=INTEREST, audience=AUDIENCE)
+    return create_job(SqlUnitOfWork(engine), solution_interest=INTEREST, audience=AUDIENCE)
 
 
 def test_failed_job_says_what_failed_and_logs_the_sql_under_a_reference(
@@ -41,9 +42,9 @@ def test_failed_job_says_what_failed_and_logs_the_sql_under_a_reference(
     monkeypatch.setattr(store_module, "insert_members", broken_insert)
     job_id = _job(crm)
     with caplog.at_level(logging.ERROR), pytest.raises(DBAPIError):
-        run_job(crm, job_id)
+        run_job(SqlUnitOfWork(crm), job_id)
 
-    job = get_job(crm, job_id)
+    job = get_job(SqlUnitOfWork(crm), job_id)
     assert job.state == JobState.FAILED
     found = PLAIN.fullmatch(job.error or "")
     assert found, job.error
@@ -59,9 +60,11 @@ def test_domain_error_keeps_its_message(crm: Engine, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(jobs_module, "load_context", audience_gone)
     job_id = _job(crm)
     with pytest.raises(NotFoundError):
-        run_job(crm, job_id)
+        run_job(SqlUnitOfWork(crm), job_id)
 
-    assert get_job(crm, job_id).error == f"account audience {AUDIENCE!r} does not exist"
+    assert (
+        get_job(SqlUnitOfWork(crm), job_id).error == f"account audience {AUDIENCE!r} does not exist"
+    )
 
 
 def test_a_batch_that_loses_a_race_is_run_again(
@@ -77,7 +80,7 @@ def test_a_batch_that_loses_a_race_is_run_again(
 
     monkeypatch.setattr(store_module, "insert_members", deadlock_once)
     job_id = _job(crm)
-    report = run_job(crm, job_id, batch_size=2)
+    report = run_job(SqlUnitOfWork(crm), job_id, batch_size=2)
 
     assert (report.state, report.error, calls["n"]) == (JobState.SUCCEEDED, None, 3)
     assert (report.processed_accounts, report.groups_created) == (4, 4)

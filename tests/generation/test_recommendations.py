@@ -20,6 +20,7 @@ from buying_groups.generation.recommendations import (
 from buying_groups.ml.title_classifier import TitleClassifier
 from buying_groups.storage.database import make_session_factory, unit_of_work
 from buying_groups.storage.tables import BuyingGroupRow
+from buying_groups.storage.unit_of_work import SqlUnitOfWork
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,9 @@ def _recommend(
     engine: Engine, account: str, model: TitleClassifier | None = None, **options: object
 ) -> GroupRecommendations:
     with unit_of_work(make_session_factory(engine)) as session:
-        service = RecommendationService(session, model, "3" if model else None)
+        service = RecommendationService(
+            SqlUnitOfWork.joining(session), model, "3" if model else None
+        )
         return service.recommend(INTEREST, account, as_of=NOW, **options)  # type: ignore[arg-type]
 
 
@@ -83,7 +86,7 @@ def test_the_role_model_fills_what_no_rule_covers(crm: Engine, role_model: Title
 
 def test_members_and_persons_removed_by_hand_are_never_recommended(crm: Engine) -> None:
     with unit_of_work(make_session_factory(crm)) as session:
-        membership = MembershipService(session)
+        membership = MembershipService(SqlUnitOfWork.joining(session))
         membership.assign("HQ", INTEREST, "P1", "Decision Maker")
         membership.exclude("HQ", INTEREST, "P4", "Practitioner")
     answer = _recommend(crm, "HQ")
@@ -98,10 +101,10 @@ def test_members_and_persons_removed_by_hand_are_never_recommended(crm: Engine) 
 
 def test_the_eligible_pool_is_the_company_minus_members_and_removed(crm: Engine) -> None:
     with unit_of_work(make_session_factory(crm)) as session:
-        membership = MembershipService(session)
+        membership = MembershipService(SqlUnitOfWork.joining(session))
         membership.assign("HQ", INTEREST, "P1", "Decision Maker")
         membership.exclude("HQ", INTEREST, "P2", "Practitioner")
-        service = RecommendationService(session)
+        service = RecommendationService(SqlUnitOfWork.joining(session))
         assert service.eligible_persons(INTEREST, "HQ") == ["P3", "P4", "P5", "P6"]
         assert service.eligible_persons(INTEREST, "HQ", hierarchy=False) == ["P3"]
 
@@ -121,12 +124,12 @@ def test_unknown_account_role_or_interest_are_clear_errors(crm: Engine) -> None:
     with pytest.raises(InvariantError, match="Decision Maker"):
         _recommend(crm, "HQ", role="Astronaut")
     with unit_of_work(make_session_factory(crm)) as session, pytest.raises(NotFoundError):
-        RecommendationService(session).recommend("Nope", "HQ")
+        RecommendationService(SqlUnitOfWork.joining(session)).recommend("Nope", "HQ")
 
 
 def test_an_import_saying_not_a_member_keeps_the_person_out(crm: Engine) -> None:
     with unit_of_work(make_session_factory(crm)) as session:
-        MembershipService(session).exclude(
+        MembershipService(SqlUnitOfWork.joining(session)).exclude(
             "HQ", INTEREST, "P3", "Decision Maker", source=MemberSource.IMPORT
         )
     assert _by_role(_recommend(crm, "HQ"))["Decision Maker"] == ["P1"]
@@ -134,7 +137,9 @@ def test_an_import_saying_not_a_member_keeps_the_person_out(crm: Engine) -> None
 
 def test_a_deleted_group_takes_nobody(crm: Engine) -> None:
     with unit_of_work(make_session_factory(crm)) as session:
-        MembershipService(session).assign("HQ", INTEREST, "P1", "Decision Maker")
+        MembershipService(SqlUnitOfWork.joining(session)).assign(
+            "HQ", INTEREST, "P1", "Decision Maker"
+        )
     with crm.begin() as conn:
         conn.execute(update(BuyingGroupRow).values(is_deleted=True))
     with pytest.raises(ConflictError, match="deleted"):
@@ -145,7 +150,7 @@ def test_role_names_ignore_case_and_activity_counts_only_up_to_as_of(crm: Engine
     (role,) = _recommend(crm, "HQ", role=" decision maker").roles
     assert role.role == "Decision Maker"
     with unit_of_work(make_session_factory(crm)) as session:
-        earlier = RecommendationService(session).recommend(
+        earlier = RecommendationService(SqlUnitOfWork.joining(session)).recommend(
             INTEREST, "HQ", role="Decision Maker", as_of=NOW - timedelta(days=3)
         )
     # Three days ago, the two recent activities had not happened yet (the third is too old

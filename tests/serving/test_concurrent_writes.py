@@ -15,9 +15,9 @@ from psycopg.errors import DeadlockDetected
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from buying_groups.generation import store as store_module
 from buying_groups.generation.membership import MembershipService
 from buying_groups.settings import Settings
+from buying_groups.storage import generation_store as store_module
 from serving.app import create_app
 
 JOB = {"solution_interest": INTEREST, "audience": "Targets", "mode": "rules"}

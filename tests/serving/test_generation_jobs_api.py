@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from buying_groups.demo.seed import seed_demo
-from buying_groups.generation import store as store_module
 from buying_groups.generation.jobs import create_job
+from buying_groups.storage import generation_store as store_module
+from buying_groups.storage.unit_of_work import SqlUnitOfWork
 
 BODY = {"solution_interest": "Secure Edge", "audience": "DACH enterprise", "mode": "rules"}
 
@@ -50,7 +51,9 @@ def test_unknown_audience_and_mode_are_refused(client: TestClient, engine: Engin
 
 def test_queued_job_is_resumed_when_the_service_starts(client_factory: Any, engine: Engine) -> None:
     seed_demo(engine, "small", generate=False)
-    job_id = create_job(engine, solution_interest="Secure Edge", audience="DACH enterprise")
+    job_id = create_job(
+        SqlUnitOfWork(engine), solution_interest="Secure Edge", audience="DACH enterprise"
+    )
     client = client_factory(["read"])  # entering the client runs the lifespan
     assert _wait(client, job_id)["state"] == "succeeded"
 

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, update
 from buying_groups.generation.membership import MembershipService
 from buying_groups.storage.database import make_session_factory, unit_of_work
 from buying_groups.storage.tables import BuyingGroupRow
+from buying_groups.storage.unit_of_work import SqlUnitOfWork
 from serving.models import LoadedModel, ModelSet
 
 URL = f"/v1/buying-groups/{COMPANY_INTEREST}/HQ/recommendations"
@@ -56,7 +57,9 @@ def test_bad_input_is_a_clear_4xx(api: TestClient) -> None:
 
 def test_a_deleted_group_is_409(api: TestClient, engine: Engine) -> None:
     with unit_of_work(make_session_factory(engine)) as session:
-        MembershipService(session).assign("HQ", COMPANY_INTEREST, "P1", "Decision Maker")
+        MembershipService(SqlUnitOfWork.joining(session)).assign(
+            "HQ", COMPANY_INTEREST, "P1", "Decision Maker"
+        )
     with engine.begin() as conn:
         conn.execute(update(BuyingGroupRow).values(is_deleted=True))
     response = api.get(URL)

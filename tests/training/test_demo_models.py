@@ -12,6 +12,7 @@ from buying_groups.demo.seed import DEMO_GENERATIONS, seed_demo
 from buying_groups.generation.reviews import ReviewFilter, ReviewService
 from buying_groups.imports.loader import import_accounts
 from buying_groups.storage.database import make_session_factory, unit_of_work
+from buying_groups.storage.unit_of_work import SqlUnitOfWork
 from training.demo_models import ensure_demo_role_models, is_demo_crm
 
 
@@ -32,7 +33,7 @@ def test_demo_interests_get_role_models_and_reviews_once(
         "models:/role-data-cloud/1",
     ]
     with unit_of_work(make_session_factory(engine)) as session:
-        page = ReviewService(session).list(ReviewFilter(), limit=1)
+        page = ReviewService(SqlUnitOfWork.joining(session)).list(ReviewFilter(), limit=1)
     assert page.total == sum(r.reviews_created for r in reports) > 0
     # A second start finds the champions and does nothing.
     again = ensure_demo_role_models(engine, *store)

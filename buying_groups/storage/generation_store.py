@@ -1,16 +1,17 @@
 """The SQL side of a generation job: batch reads and bulk writes on one connection.
 
-Reads return plain values (no ORM objects: a job touches a million rows); writes go through
-``execute_many`` and only ever carry rows that change, so a rerun writes nothing.
+``SqlGenerationStore`` implements the jobs' ``GenerationStore`` port with the functions
+below. Reads return named rows of plain values (no ORM objects: a job touches a million
+rows); writes go through ``execute_many`` and only ever carry rows that change, so a rerun
+writes nothing.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -34,9 +35,14 @@ from sqlalchemy import insert as core_insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from buying_groups.assignment.facts import CRM_TEXT_ATTRIBUTES
-from buying_groups.assignment.rules import PersonFields
-from buying_groups.generation.reconcile import GroupScores, MemberWrite, StoredMember
+from buying_groups.assignment.facts import CRM_TEXT_ATTRIBUTES, PersonRecord
+from buying_groups.generation.ports import RemovedMember, ReviewProposal, StoredGroup
+from buying_groups.generation.reconcile import (
+    GroupRoleValues,
+    GroupScores,
+    MemberWrite,
+    StoredMember,
+)
 from buying_groups.scores.engagement import (
     DEFAULT_ACTIVITY_WEIGHTS,
     LOOKBACK,
@@ -49,8 +55,10 @@ from buying_groups.scores.engagement import (
 )
 from buying_groups.storage.bulk import execute_many, fetch_chunks
 from buying_groups.storage.tables import (
+    AccountRow,
     ActivityRow,
     BuyingGroupRow,
+    EventRow,
     GroupRoleRow,
     MemberRow,
     PersonRow,
@@ -79,6 +87,97 @@ GROUPS = table_of(BuyingGroupRow)
 MEMBERS = table_of(MemberRow)
 GROUP_ROLES = table_of(GroupRoleRow)
 REVIEWS = table_of(ReviewRow)
+EVENTS: Final = table_of(EventRow)
+#: IN lists are cut into chunks of this many ids (SQLite's bound-parameter limit).
+ID_CHUNK: Final = 10_000
+
+
+class SqlGenerationStore:
+    """The ``GenerationStore`` port on one connection (the unit of work's transaction).
+
+    Each method calls this module's function of the same name, looked up when called.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def person_engagement(self, as_of: datetime) -> FloatArray:
+        """See person_engagement_by_id."""
+        return person_engagement_by_id(self.conn, as_of)
+
+    def load_groups(self, interest_id: int, account_ids: Sequence[int]) -> dict[int, StoredGroup]:
+        """See load_groups."""
+        return load_groups(self.conn, interest_id, account_ids)
+
+    def load_persons(
+        self, account_ids: Sequence[int], attributes: Collection[str]
+    ) -> list[PersonRecord]:
+        """See load_persons."""
+        return load_persons(self.conn, account_ids, attributes)
+
+    def load_members(self, group_ids: Sequence[int]) -> dict[int, list[StoredMember]]:
+        """See load_members."""
+        return load_members(self.conn, group_ids)
+
+    def load_group_roles(self, group_ids: Sequence[int]) -> dict[int, set[GroupRoleValues]]:
+        """See load_group_roles."""
+        return load_group_roles(self.conn, group_ids)
+
+    def insert_groups(
+        self, interest_id: int, template_id: int, scores: Mapping[int, GroupScores]
+    ) -> dict[int, int]:
+        """See insert_groups."""
+        return insert_groups(self.conn, interest_id, template_id, scores)
+
+    def update_group_scores(self, changed: Mapping[int, GroupScores]) -> None:
+        """See update_group_scores."""
+        update_group_scores(self.conn, changed)
+
+    def write_group_roles(self, rows: Iterable[tuple[int, GroupRoleValues]]) -> None:
+        """See write_group_roles."""
+        write_group_roles(self.conn, rows)
+
+    def insert_members(self, rows: Iterable[tuple[int, MemberWrite]]) -> None:
+        """See insert_members."""
+        insert_members(self.conn, rows)
+
+    def update_members(self, writes: Iterable[MemberWrite]) -> None:
+        """See update_members."""
+        update_members(self.conn, writes)
+
+    def remove_members(self, member_ids: Iterable[int]) -> None:
+        """See remove_members."""
+        remove_members(self.conn, member_ids)
+
+    def removed_members(self, member_ids: Sequence[int]) -> dict[int, RemovedMember]:
+        """See removed_members."""
+        return removed_members(self.conn, member_ids)
+
+    def person_external_ids(self, person_ids: Iterable[int]) -> dict[int, str]:
+        """See external_ids."""
+        return external_ids(self.conn, PersonRow, person_ids)
+
+    def account_external_ids(self, account_ids: Iterable[int]) -> dict[int, str]:
+        """See external_ids."""
+        return external_ids(self.conn, AccountRow, account_ids)
+
+    def insert_events(self, rows: Sequence[dict[str, Any]]) -> None:
+        """See insert_events."""
+        insert_events(self.conn, rows)
+
+    def refresh_group_engagement(self, interest_id: int, person: FloatArray) -> int:
+        """See refresh_group_engagement."""
+        return refresh_group_engagement(self.conn, interest_id, person)
+
+    def write_reviews(self, interest_id: int, proposals: Sequence[ReviewProposal]) -> int:
+        """See write_reviews."""
+        return write_reviews(self.conn, interest_id, proposals)
+
+    def withdraw_reviews(
+        self, interest_id: int, account_ids: Sequence[int], proposed: Collection[int]
+    ) -> int:
+        """See withdraw_reviews."""
+        return withdraw_reviews(self.conn, interest_id, account_ids, proposed)
 
 
 # --------------------------------------------------------------------------- person engagement
@@ -210,8 +309,8 @@ def _window_column(conn: Connection, as_of: datetime) -> ColumnElement[datetime]
 
 def load_groups(
     conn: Connection, interest_id: int, account_ids: Sequence[int]
-) -> dict[int, tuple[int, float, dict[str, Any], bool]]:
-    """account id -> (group id, completeness, role_completeness, is_deleted)."""
+) -> dict[int, StoredGroup]:
+    """account id -> its group (id, completeness, role_completeness, is_deleted)."""
     query = select(
         GROUPS.c.account_id,
         GROUPS.c.id,
@@ -219,13 +318,13 @@ def load_groups(
         GROUPS.c.role_completeness,
         GROUPS.c.is_deleted,
     ).where(GROUPS.c.solution_interest_id == interest_id, GROUPS.c.account_id.in_(account_ids))
-    return {row[0]: (row[1], row[2], row[3], row[4]) for row in conn.execute(query)}
+    return {account: StoredGroup(*group) for account, *group in conn.execute(query).tuples()}
 
 
 def load_persons(
     conn: Connection, account_ids: Sequence[int], attributes: Collection[str] = CRM_TEXT_ATTRIBUTES
-) -> list[PersonFields]:
-    """The persons of ``account_ids`` as driver tuples (see PersonFields), in one query.
+) -> list[PersonRecord]:
+    """The persons of ``account_ids`` (PersonRecord, from the driver's tuples), in one query.
 
     Only the text ``attributes`` that conditions read are fetched; the others come back as
     None (with titles only, decoding the persons of a 1M-person job is about 1 s cheaper).
@@ -242,9 +341,10 @@ def load_persons(
         persons.c.account_id,
         *(column if name in attributes else null() for name, column in columns.items()),
     ).where(persons.c.account_id.in_(account_ids))
-    found: list[PersonFields] = []
+    found: list[PersonRecord] = []
+    make = PersonRecord._make
     for chunk in fetch_chunks(conn, query, PERSON_CHUNK):
-        found.extend(chunk)  # type: ignore[arg-type]
+        found.extend(map(make, chunk))
     return found
 
 
@@ -267,12 +367,9 @@ def load_members(conn: Connection, group_ids: Sequence[int]) -> dict[int, list[S
     return found
 
 
-RoleRowValues = tuple[int, int, int, float, bool]
-
-
-def load_group_roles(conn: Connection, group_ids: Sequence[int]) -> dict[int, set[RoleRowValues]]:
-    """group id -> {(role_id, assigned, required, completeness, required_for_completeness)}."""
-    found: dict[int, set[RoleRowValues]] = {}
+def load_group_roles(conn: Connection, group_ids: Sequence[int]) -> dict[int, set[GroupRoleValues]]:
+    """group id -> its group_roles rows."""
+    found: dict[int, set[GroupRoleValues]] = {}
     if not group_ids:
         return found
     c = GROUP_ROLES.c
@@ -280,7 +377,7 @@ def load_group_roles(conn: Connection, group_ids: Sequence[int]) -> dict[int, se
         c.group_id, c.role_id, c.assigned, c.required, c.completeness, c.required_for_completeness
     ).where(c.group_id.in_(group_ids))
     for group_id, *values in conn.execute(query).tuples():
-        found.setdefault(group_id, set()).add(tuple(values))
+        found.setdefault(group_id, set()).add(GroupRoleValues(*values))
     return found
 
 
@@ -320,7 +417,7 @@ def insert_groups(
     ]
     execute_many(conn, statement, rows, preconverted=("role_completeness",))
     created = load_groups(conn, interest_id, list(scores_by_account))
-    return {account_id: values[0] for account_id, values in created.items()}
+    return {account_id: group.group_id for account_id, group in created.items()}
 
 
 def update_group_scores(conn: Connection, changed: Mapping[int, GroupScores]) -> None:
@@ -345,7 +442,7 @@ def update_group_scores(conn: Connection, changed: Mapping[int, GroupScores]) ->
     execute_many(conn, statement, rows, preconverted=("role_completeness",))
 
 
-def write_group_roles(conn: Connection, rows: Iterable[tuple[int, RoleRowValues]]) -> None:
+def write_group_roles(conn: Connection, rows: Iterable[tuple[int, GroupRoleValues]]) -> None:
     """Insert or replace group_roles rows given as (group id, values)."""
     insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
     names = ("role_id", "assigned", "required", "completeness", "required_for_completeness")
@@ -359,13 +456,13 @@ def write_group_roles(conn: Connection, rows: Iterable[tuple[int, RoleRowValues]
     data = [
         {
             "group_id": group_id,
-            "role_id": role_id,
-            "assigned": assigned,
-            "required": required,
-            "completeness": float(completeness),
-            "required_for_completeness": counts,
+            "role_id": values.role_id,
+            "assigned": values.assigned,
+            "required": values.required,
+            "completeness": float(values.completeness),
+            "required_for_completeness": values.required_for_completeness,
         }
-        for group_id, (role_id, assigned, required, completeness, counts) in rows
+        for group_id, values in rows
     ]
     # Python bools and floats are what both drivers take: skipping the per-value processors
     # lets execute_many build the 250k tuples of a large job with itemgetter, in C.
@@ -500,29 +597,6 @@ def _weighted_members(conn: Connection, interest_id: int) -> pd.DataFrame:
 # --------------------------------------------------------------------------- review items
 
 
-@dataclass(frozen=True, slots=True)
-class ReviewProposal:
-    """A review item a job wants open for a person (role ids None: no role)."""
-
-    person_id: int
-    reason: str
-    rule_role_id: int | None
-    model_role_id: int | None
-    model_confidence: float | None
-    evidence: dict[str, Any]
-
-    @property
-    def values(self) -> tuple[Any, ...]:
-        """What an open review must say to need no update."""
-        return (
-            self.reason,
-            self.rule_role_id,
-            self.model_role_id,
-            self.model_confidence,
-            self.evidence,
-        )
-
-
 _REVIEW_CHUNK: Final = 10_000
 
 
@@ -540,8 +614,8 @@ def write_reviews(conn: Connection, interest_id: int, proposals: Sequence[Review
     for p in proposals:
         found = open_reviews.get(p.person_id)
         if found is not None:
-            if found[1] != p.values:
-                updates.append({"review_id": found[0], **_review_values(p)})
+            if found.values != p.values:
+                updates.append({"review_id": found.review_id, **_review_values(p)})
         elif (p.person_id, *p.values[:3]) not in decided:
             inserts.append(
                 {"person_id": p.person_id, "solution_interest_id": interest_id} | _review_values(p)
@@ -605,6 +679,11 @@ def _review_values(proposal: ReviewProposal) -> dict[str, Any]:
     }
 
 
+class _OpenReview(NamedTuple):
+    review_id: int
+    values: tuple[Any, ...]
+
+
 def _prefixed(row: dict[str, Any]) -> dict[str, Any]:
     """Bind names of an update must differ from the column names it sets."""
     return {k if k == "review_id" else f"new_{k}": v for k, v in row.items()}
@@ -612,10 +691,10 @@ def _prefixed(row: dict[str, Any]) -> dict[str, Any]:
 
 def _stored_reviews(
     conn: Connection, interest_id: int, person_ids: Sequence[int]
-) -> tuple[dict[int, tuple[int, tuple[Any, ...]]], set[tuple[Any, ...]]]:
-    """person id -> (open review id, its values); and (person, reason, roles) of decided ones."""
+) -> tuple[dict[int, _OpenReview], set[tuple[Any, ...]]]:
+    """person id -> its open review; and (person, reason, roles) of decided ones."""
     c = REVIEWS.c
-    open_reviews: dict[int, tuple[int, tuple[Any, ...]]] = {}
+    open_reviews: dict[int, _OpenReview] = {}
     decided: set[tuple[Any, ...]] = set()
     wanted = sorted(set(person_ids))
     for start in range(0, len(wanted), _REVIEW_CHUNK):
@@ -634,7 +713,50 @@ def _stored_reviews(
         )
         for person_id, review_id, decision, *values in conn.execute(query).tuples():
             if decision is None:
-                open_reviews[person_id] = (review_id, tuple(values))
+                open_reviews[person_id] = _OpenReview(review_id, tuple(values))
             else:
                 decided.add((person_id, *values[:3]))
     return open_reviews, decided
+
+
+# --------------------------------------------------------------------------- events
+
+
+def removed_members(conn: Connection, member_ids: Sequence[int]) -> dict[int, RemovedMember]:
+    """member id -> (person id, role id, source) of the members a batch removes."""
+    found: dict[int, RemovedMember] = {}
+    for start in range(0, len(member_ids), ID_CHUNK):
+        chunk = member_ids[start : start + ID_CHUNK]
+        query = select(
+            MEMBERS.c.id, MEMBERS.c.person_id, MEMBERS.c.role_id, MEMBERS.c.source
+        ).where(MEMBERS.c.id.in_(chunk))
+        found.update({member: RemovedMember(*rest) for member, *rest in conn.execute(query)})
+    return found
+
+
+def external_ids(
+    conn: Connection, model: type[AccountRow] | type[PersonRow], ids: Iterable[int]
+) -> dict[int, str]:
+    """id -> external id of ``ids``."""
+    wanted = sorted(set(ids))
+    found: dict[int, str] = {}
+    for start in range(0, len(wanted), ID_CHUNK):
+        chunk = wanted[start : start + ID_CHUNK]
+        query = select(model.id, model.external_id).where(model.id.in_(chunk))
+        found.update({pk: ext for pk, ext in conn.execute(query)})
+    return found
+
+
+_INSERT_EVENT: Final = core_insert(EVENTS).values(
+    type=bindparam("type"),
+    occurred_at=bindparam("occurred_at"),
+    group_id=bindparam("group_id"),
+    account_external_id=bindparam("account_external_id"),
+    solution_interest=bindparam("solution_interest"),
+    payload=bindparam("payload"),
+)
+
+
+def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Append outbox rows whose payload is ready JSON text (one driver call)."""
+    execute_many(conn, _INSERT_EVENT, rows, preconverted=("payload",))
