@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from buying_groups.settings import Settings, get_settings
 from buying_groups.storage.configuration_repository import ConfigurationRepository
 from buying_groups.storage.database import make_engine, make_session_factory
+from serving.ajo_callbacks import start_callback_worker
 from serving.job_runner import JobRunner
 from serving.models import ModelStore, poll_models
 from serving.problems import install_problem_handlers
@@ -19,6 +20,7 @@ from serving.rate_limits import BodySizeLimit, RateLimit
 from serving.routers import (
     account_audiences,
     accounts,
+    ajo_b2b,
     buying_groups,
     comparisons,
     events,
@@ -72,7 +74,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             interests = _interest_names(app)
             await asyncio.to_thread(store.reload, interests())
             poller = asyncio.create_task(poll_models(store, interests, settings.model_poll_seconds))
-        dispatcher = None
+        dispatcher = ajo_worker = None
         if settings.webhooks_enabled:
             dispatcher = asyncio.create_task(
                 run_dispatcher(
@@ -81,12 +83,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                     settings.webhook_allowed_hosts,
                 )
             )
+            ajo_worker = start_callback_worker(
+                app.state.session_factory, app.state.models, settings
+            )
         yield
         app.state.job_runner.shutdown()
         if poller is not None:
             poller.cancel()
         if dispatcher is not None:
             dispatcher.cancel()
+        if ajo_worker is not None:
+            ajo_worker.cancel()
         if owned:
             app.state.engine.dispose()
 
@@ -107,7 +114,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install_problem_handlers(app)
     install_security_handlers(app)
     app.add_middleware(RateLimit, limit=settings.rate_limit, keys=app.state.api_keys)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_request_bytes,
+        refusals={ajo_b2b.PREFIX: ajo_b2b.too_large},
+    )
     app.include_router(health.router)
     app.include_router(pages.router)
     app.mount("/static", pages.static_files(), name="static")
@@ -128,6 +139,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     for module in routers:
         app.include_router(module.router, dependencies=[Depends(authorize)])
+    # Its own authentication (the spec's options, on our keys) and error shape.
+    app.include_router(ajo_b2b.router)
     # Predictions change nothing: a read key may ask for them.
     app.include_router(predictions.router, dependencies=[Depends(authorize_read)])
     return app
