@@ -16,6 +16,7 @@ class ReceivedRequest:
     path: str
     host: str
     body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -38,7 +39,10 @@ def local_receiver() -> Iterator[LocalReceiver]:
             receiver = state[0]
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
-            receiver.requests.append(ReceivedRequest(self.path, self.headers["Host"], body))
+            headers = dict(self.headers.items())
+            receiver.requests.append(
+                ReceivedRequest(self.path, self.headers["Host"], body, headers)
+            )
             self.send_response(receiver.status)
             for name, value in receiver.headers.items():
                 self.send_header(name, value)
