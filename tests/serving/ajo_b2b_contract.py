@@ -1,4 +1,4 @@
-"""Adobe's External Actions contract (reference/ajo-b2b-external-actions): its files, and
+"""Adobe's External Actions contract (a copy in ajo_b2b_reference/): its files, and
 validators of its schemas, so tests check our answers against Adobe's words, not ours."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from typing import Any
 import yaml
 from jsonschema import Draft7Validator, FormatChecker
 
-REFERENCE = Path("/work/shared/reference/ajo-b2b-external-actions")
+#: A copy of Adobe's files (Apache-2.0, see LICENSE and COPYRIGHT there).
+REFERENCE = Path(__file__).parent / "ajo_b2b_reference"
 SPEC_PATH = REFERENCE / "ajo-b2b-external-actions.yaml"
 
 
