@@ -100,21 +100,28 @@ def _record_rows(
 
 
 def _csv_rows(path: Path, required: tuple[str, ...], encoding: str | None) -> Iterator[RawRow]:
+    # csv.reader and one zip per row rather than DictReader: a third of an import's time.
     with open_text(path, encoding, newline="") as handle:
-        reader = csv.DictReader(handle)
+        reader = csv.reader(handle)
         try:
-            _check_header(path, reader.fieldnames, required)
+            header = next(reader, None)
+            _check_header(path, header, required)
+            assert header is not None
+            width = len(header)
             start = reader.line_num + 1
             for row in reader:
-                extra = row.pop(None, None)
-                # CSV values are strings (None only for missing trailing fields): a fast path.
-                values = {k: (v.strip() or None) if v else None for k, v in row.items()}
-                error = f"{len(extra)} value(s) more than the header has" if extra else None
-                yield RawRow(start, values, error)
+                if row:  # blank lines hold no row
+                    # CSV values are strings: blank (after stripping) means no value.
+                    values = dict(zip(header, [v.strip() or None for v in row], strict=False))
+                    error = None
+                    if len(row) < width:  # missing trailing fields
+                        values.update(dict.fromkeys(header[len(row) :]))
+                    elif len(row) > width:
+                        error = f"{len(row) - width} value(s) more than the header has"
+                    yield RawRow(start, values, error)
                 start = reader.line_num + 1
         except csv.Error as exc:
-            # DictReader.line_num lags a row behind; its reader's counts the failing line.
-            raise InputFileError(path, csv_problem(exc), reader.reader.line_num) from None
+            raise InputFileError(path, csv_problem(exc), reader.line_num) from None
 
 
 def csv_problem(error: csv.Error) -> str:
