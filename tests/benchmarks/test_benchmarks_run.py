@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -20,10 +21,18 @@ def _run_script(*args: str, timeout: int = 600) -> str:
     return result.stdout
 
 
-def test_import_benchmark_prints_rows_per_second() -> None:
-    out = _run_script(str(ROOT / "benchmarks" / "import_benchmark.py"), "--short", timeout=300)
-    rates = re.findall(r"= ([\d,]+) rows/s; rejected 0", out)
-    assert len(rates) == 2 and all(int(r.replace(",", "")) > 0 for r in rates)
+def test_import_benchmark_prints_rates_and_ratios_to_the_raw_baseline() -> None:
+    out = _run_script(str(ROOT / "benchmarks" / "import_benchmark.py"), "--short", timeout=600)
+    backends = 2 if os.environ.get("BG_TEST_DATABASE_URL") else 1
+    raw = re.findall(r"raw executemany: ([\d,]+) rows = ([\d,]+) rows/s", out)
+    imports = re.findall(
+        r"import \((?:insert|update)\): ([\d,]+) rows = [\d,]+ rows/s; "
+        r"rejected 0; ([\d.]+)x raw",
+        out,
+    )
+    assert len(raw) == 3 * backends and len(imports) == 6 * backends
+    assert all(rows == "20,000" for rows, _ in raw + imports)
+    assert all(float(ratio) > 0 for _, ratio in imports)
 
 
 def test_generation_benchmark_prints_persons_per_second() -> None:
