@@ -11,18 +11,29 @@ import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from buying_groups.input_files import InputFileError, open_text, shorten
-from buying_groups.settings import get_settings
 
-# The pipeline (MLflow, scikit-learn) is imported inside the commands: every other
-# `buying-groups` command would otherwise pay seconds of import time.
+# The pipeline (MLflow, scikit-learn), pandas and the settings (pydantic) are imported
+# inside the commands: every other `buying-groups` command would otherwise pay for them.
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from buying_groups.settings import Settings
+
+
+def get_settings() -> Settings:
+    """The process's settings (``buying_groups.settings.get_settings``)."""
+    from buying_groups.settings import get_settings as settings
+
+    return settings()
+
+
 #: The names of training.title_pipeline.EMBEDDERS (a test keeps them equal).
 EMBEDDER_NAMES = (
     "hashing",
@@ -88,6 +99,8 @@ def read_labelled_csvs(
         InputFileError: a file cannot be read, has no title column or no row; or no file
             has one of ``targets``.
     """
+    import pandas as pd
+
     frames = [read_titles_csv(path, encoding, na_values=[""]) for path in paths]
     for target in targets:
         if not any(target in frame.columns for frame in frames):
@@ -105,6 +118,8 @@ def read_titles_csv(
         InputFileError: the file cannot be read (see ``open_text``), is not CSV, has no
             ``title`` column or no row below the header.
     """
+    import pandas as pd
+
     with open_text(path, encoding, newline="") as handle:
         try:
             frame = pd.read_csv(handle, dtype=str, keep_default_na=False, na_values=na_values)
@@ -304,6 +319,8 @@ def evaluate_titles_command(
     encoding: EncodingOption = None,
 ) -> None:
     """Score a model on labelled titles: accuracy, macro-F1 and per-class metrics."""
+    import pandas as pd
+
     from training.title_pipeline import evaluate_titles
 
     chosen = [t.strip() for t in targets.split(",")] if targets else None
