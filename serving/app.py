@@ -21,6 +21,7 @@ from serving.routers import (
     account_audiences,
     accounts,
     ajo_b2b,
+    api_docs,
     buying_groups,
     comparisons,
     events,
@@ -35,6 +36,7 @@ from serving.routers import (
     roles,
     solution_interests,
     stage_models,
+    ui,
 )
 from serving.security import (
     ApiKeyCache,
@@ -48,7 +50,7 @@ API_DESCRIPTION = """
 Buying groups for B2B marketing: for every account and solution interest, the people who
 decide, each in a role; who is missing; who could fill the gap.
 
-Every route but `/health`, `/ready` and the review page (`/review`) needs an API key
+Every route but `/health`, `/ready`, these docs and the web app's pages (`/ui`) needs an API key
 (`X-API-Key: ...` or `Authorization: Bearer ...`; create one with
 `buying-groups api-keys create --scopes read,write`). Reads need the `read`
 scope, changes `write`, administration `admin`.
@@ -104,6 +106,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         lifespan=lifespan,
         # One schema per model: conditions serialise exactly as they are accepted.
         separate_input_output_schemas=False,
+        # Served by api_docs from the app's own files: FastAPI's load from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.models = ModelStore(settings.mlflow_tracking_uri, settings.title_model_name)
@@ -122,6 +127,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(health.router)
     app.include_router(pages.router)
     app.mount("/static", pages.static_files(), name="static")
+    app.include_router(api_docs.router)
+    app.mount(api_docs.ASSETS_URL, api_docs.assets(), name="static-docs")
+    for ui_router in (ui.pages, ui.fragments, ui.exports):
+        app.include_router(ui_router)
     routers = (
         accounts,
         persons,

@@ -88,10 +88,11 @@ def _wait(condition: Any, seconds: float = 20) -> None:
 
 
 def _connect(browser: WebDriver, base: str, key: str) -> None:
-    browser.get(f"{base}/review")
+    browser.get(f"{base}/review")  # the old address leads to the web app's review page
     browser.execute_script("sessionStorage.clear()")
+    browser.execute_script("sessionStorage.setItem('bg-reviewer', 'ana@example.com')")
+    browser.get(f"{base}/ui/review")
     browser.find_element(By.ID, "api-key").send_keys(key)
-    browser.find_element(By.ID, "reviewer").send_keys("ana@example.com")
     browser.find_element(By.CSS_SELECTOR, "#connect button").click()
 
 
@@ -112,8 +113,10 @@ def test_a_reviewer_compares_and_accepts_the_rule(
     browser: WebDriver, server: tuple[str, str]
 ) -> None:
     base, key, wait = _open_queue(browser, server)
-    assert "agree on" in browser.find_element(By.ID, "agreement").text
-    assert browser.find_element(By.ID, "total").text == "(2)"
+    WebDriverWait(browser, 15).until(
+        lambda b: "agree on" in b.find_element(By.ID, "agreement").text
+    )
+    assert browser.find_element(By.ID, "total").text == "(2 open)"
 
     (row,) = [r for r in _rows(browser) if "rule and model disagree" in r.text]
     cells = row.find_elements(By.TAG_NAME, "td")
@@ -123,6 +126,7 @@ def test_a_reviewer_compares_and_accepts_the_rule(
     wait.until(expected_conditions.text_to_be_present_in_element((By.ID, "status"), "accept"))
     decided = row.find_element(By.CSS_SELECTOR, ".decided").text
     assert decided == "accept rule → Decision Maker (ana@example.com)"
+    assert browser.find_element(By.ID, "total").text == "(1 open)"  # the count is live
 
     # The decision reached the group as a manual change.
     group = _get(f"{base}/v1/buying-groups/{INTEREST}/A1", key)
@@ -157,7 +161,8 @@ def test_a_wrong_key_is_told_plainly(browser: WebDriver, server: tuple[str, str]
     WebDriverWait(browser, 15).until(
         expected_conditions.text_to_be_present_in_element((By.ID, "status"), "not valid")
     )
-    assert browser.find_element(By.ID, "filters").get_attribute("hidden") is not None
+    # The filter bar stays hidden until connected (CSS no longer overrides `hidden`).
+    assert not browser.find_element(By.ID, "filters").is_displayed()
 
 
 def test_the_keyboard_moves_between_rows_and_decides(
