@@ -369,6 +369,8 @@ def fit_and_register(
             mlflow.set_tags(source_tags() | setup.tags)
             # Many small solver steps on shared cores: one BLAS thread was 5-7x faster than
             # OpenBLAS's two competing ones when measured on the 2-core CI machine.
+            # The classifier's own bar shows the embedding and each target's head.
+            classifier.set_params(progress=setup.progress)
             with (
                 _step(bar, f"fit ({len(train)} rows)"),
                 threadpool_limits(setup.blas_threads, "blas"),

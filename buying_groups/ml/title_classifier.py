@@ -5,10 +5,16 @@ are whatever labels its rows carry, so the same code predicts function, seniorit
 solution interest's buying-group role. Each target is trained on the rows that carry its
 label, which lets one table mix sources that label different things.
 
-Why not ``sklearn.utils.estimator_checks.check_estimator``: its checks feed numeric 2-D
-arrays and single-output ``y``, while this estimator takes a 1-D sequence of strings and a
-``DataFrame`` of targets; the tests run the checks that do not depend on input type
-(construction, get/set params, not-fitted errors).
+Given a 1-D ``y`` (a Series, an array or a list) it is an ordinary single-target
+scikit-learn classifier: ``predict`` gives a 1-D array, ``predict_proba`` an
+``(n_titles, n_classes)`` array in the order of ``classes_``, and ``score`` the accuracy, so
+it works in ``cross_val_score``, ``GridSearchCV`` and ``Pipeline`` with default scoring.
+Given a ``DataFrame``, ``predict`` and ``predict_proba`` answer per target and ``score`` is
+the mean accuracy over the targets.
+
+``sklearn.utils.estimator_checks.check_estimator`` feeds numeric arrays, which this
+estimator does not take (the tags say strings); the tests run it through a pipeline that
+writes each numeric row as a text, with the checks that cannot pass listed and explained.
 """
 
 from __future__ import annotations
@@ -21,11 +27,12 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.special import expit
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
+from tqdm.auto import tqdm
 
 from buying_groups.ml.embedders import (
     CharNgramTfidfEmbedder,
@@ -37,7 +44,6 @@ from buying_groups.ml.title_normaliser import normalise_title
 
 __all__ = ["TitleClassifier", "TitleLabelsError"]
 
-_MAX_CALIBRATION_FOLDS = 5
 _NO_CALIBRATION = ("none", None)
 _FAST_PATH_CHECK_ROWS = 512
 #: Attributes derived from the fitted ones on first use; dropped on refit and when pickling.
@@ -124,7 +130,7 @@ def _label_mask(column: pd.Series) -> np.ndarray:
     return np.asarray(text.notna() & (text != ""), dtype=bool)
 
 
-class TitleClassifier(BaseEstimator):
+class TitleClassifier(ClassifierMixin, BaseEstimator):
     """Predict several label columns (e.g. function, seniority) from job titles.
 
     Args:
@@ -140,11 +146,18 @@ class TitleClassifier(BaseEstimator):
             rarer ones.
         calibration: ``CalibratedClassifierCV`` method ("sigmoid", "isotonic"...), or
             "none" for the logistic regression's own probabilities.
+        calibration_folds: at most this many cross-validation folds fit the calibration
+            (fewer when the smallest class has fewer distinct titles). Each fold refits the
+            regression on part of the rows; see the README for what 2 instead of 5 costs.
         random_state: seed for the calibration folds and the solver.
+        progress: show a progress bar of the fit (embedding, then each target's folds).
     """
 
-    #: Models pickled before this parameter existed load without it.
+    #: Models pickled before these parameters (or attributes) existed load without them.
     C_per_target: dict[str, float] | None = None
+    calibration_folds: int = 5
+    progress: bool = False
+    single_target_: bool = False
 
     def __init__(
         self,
@@ -155,7 +168,9 @@ class TitleClassifier(BaseEstimator):
         C_per_target: dict[str, float] | None = None,
         class_weight: str | None = None,
         calibration: str | None = "sigmoid",
+        calibration_folds: int = 3,
         random_state: int | None = 0,
+        progress: bool = False,
     ) -> None:
         self.embedder = embedder
         self.abstain_threshold = abstain_threshold
@@ -164,7 +179,9 @@ class TitleClassifier(BaseEstimator):
         self.C_per_target = C_per_target
         self.class_weight = class_weight
         self.calibration = calibration
+        self.calibration_folds = calibration_folds
         self.random_state = random_state
+        self.progress = progress
 
     def __sklearn_tags__(self) -> Any:
         """Declare string input and multi-output targets."""
@@ -178,13 +195,17 @@ class TitleClassifier(BaseEstimator):
     # ----------------------------------------------------------------------------- fitting
 
     def fit(
-        self, X: Sequence[str], y: pd.DataFrame, sample_weight: Sequence[float] | None = None
+        self,
+        X: Sequence[str],
+        y: pd.DataFrame | pd.Series | Sequence[Any] | np.ndarray,
+        sample_weight: Sequence[float] | None = None,
     ) -> Self:
         """Fit the embedder and one calibrated head per target column.
 
         Args:
             X: job titles.
-            y: one column per target; NaN or "" means "no label for this target".
+            y: one column per target (a ``DataFrame``), or the labels of one target (a
+                Series, array or list); NaN or "" means "no label for this target".
             sample_weight: optional weight per row (e.g. weak labels count less than
                 confirmed ones); used by the regressions and their calibration.
 
@@ -197,21 +218,69 @@ class TitleClassifier(BaseEstimator):
         titles = as_titles(X)
         labels = self._validate_labels(y, len(titles))
         weights = self._validate_weights(sample_weight, len(titles))
-        self.embedder_ = clone(self.embedder) if self.embedder is not None else self._default()
-        embeddings = self.embedder_.fit_transform(titles)
+        self.single_target_ = _is_one_target(y)
         self.targets_ = [str(target) for target in labels.columns]
-        # Calibration folds group equivalent titles ("Sr. Manager", "Senior Manager").
-        groups = np.asarray([normalise_title(title) for title in titles], dtype=object)
-        self.heads_ = {
-            target: self._fit_head(embeddings, labels[target], groups, weights)
-            for target in self.targets_
-        }
-        self.classes_ = {target: head.classes for target, head in self.heads_.items()}
+        steps = 1 + len(self.targets_)
+        with tqdm(
+            total=steps, desc="fit", unit="step", leave=False, disable=not self.progress
+        ) as bar:
+            bar.set_postfix_str(f"embed {len(titles)} titles")
+            self.embedder_ = clone(self.embedder) if self.embedder is not None else self._default()
+            embeddings = self.embedder_.fit_transform(titles)
+            bar.update(1)
+            # Calibration folds group equivalent titles ("Sr. Manager", "Senior Manager").
+            groups = np.asarray([normalise_title(title) for title in titles], dtype=object)
+            self.heads_ = {}
+            for target, column in zip(self.targets_, labels.columns, strict=True):
+                bar.set_postfix_str(f"{target}: regression and calibration")
+                self.heads_[target] = self._fit_head(embeddings, labels[column], groups, weights)
+                bar.update(1)
         self.calibration_ = {target: head.calibration for target, head in self.heads_.items()}
-        self._remember_neighbours(titles, embeddings, labels)
+        self._remember_neighbours(titles, embeddings, labels.set_axis(self.targets_, axis=1))
         for derived in _DERIVED:
             self.__dict__.pop(derived, None)
         return self
+
+    @property
+    def classes_(self) -> Any:
+        """The classes of each target (target -> array); one array for a 1-D ``y``."""
+        self._check_fitted()
+        classes = {target: head.classes for target, head in self.heads_.items()}
+        return classes[self.targets_[0]] if self.single_target_ else classes
+
+    def score(
+        self,
+        X: Sequence[str],
+        y: pd.DataFrame | pd.Series | Sequence[Any] | np.ndarray,
+        sample_weight: Sequence[float] | None = None,
+    ) -> float:
+        """Accuracy on the rows that carry a label, averaged over the targets of ``y``.
+
+        An abstention (``None``) counts as wrong. This is what ``cross_val_score`` and
+        ``GridSearchCV`` use without a ``scoring``.
+
+        Args:
+            X: job titles.
+            y: true labels, shaped as for :meth:`fit`; a ``DataFrame``'s columns must be
+                targets of the model.
+            sample_weight: optional weight per row.
+
+        Returns:
+            The mean accuracy, between 0 and 1.
+        """
+        titles = as_titles(X)
+        truth = self._validate_labels(y, len(titles))
+        weights = self._validate_weights(sample_weight, len(titles))
+        if self.single_target_ or _is_one_target(y):
+            truth.columns = self.targets_[:1]
+        unknown = [str(c) for c in truth.columns if str(c) not in self.targets_]
+        if unknown:
+            raise TitleLabelsError(f"y has columns the model does not predict: {unknown}")
+        predicted = self.predict_with_confidence(titles)
+        accuracies = [
+            _accuracy(truth[column], predicted[str(column)], weights) for column in truth.columns
+        ]
+        return float(np.nanmean(accuracies))
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle without what predictions derive and cache (rebuilt on first use)."""
@@ -227,11 +296,11 @@ class TitleClassifier(BaseEstimator):
 
     @staticmethod
     def _validate_labels(y: Any, n_titles: int) -> pd.DataFrame:
-        """Check ``y`` is a table of labels aligned with the titles."""
+        """Check ``y`` is a table of labels aligned with the titles (1-D ``y``: one column)."""
         if isinstance(y, pd.Series):
             y = y.to_frame(name=y.name if y.name is not None else "label")
-        if not isinstance(y, pd.DataFrame):
-            raise TitleLabelsError(f"y must be a pandas DataFrame, got {type(y).__name__}")
+        elif not isinstance(y, pd.DataFrame):
+            y = _array_labels(y)
         if len(y) != n_titles:
             raise TitleLabelsError(f"X has {n_titles} titles but y has {len(y)} rows")
         if y.shape[1] == 0:
@@ -263,14 +332,14 @@ class TitleClassifier(BaseEstimator):
         mask = _label_mask(column)
         if not mask.any():
             raise TitleLabelsError(f"target {column.name!r} has no labelled rows")
-        labels = column[mask].astype(str).str.strip().to_numpy()
+        labels = _label_values(column[mask])
         classes = np.unique(labels)
         if len(classes) == 1:
-            return _Head(classes=classes.astype(object), model=None, calibration="constant")
+            return _Head(classes=classes, model=None, calibration="constant")
         # A title repeated across folds would make calibration overconfident: count and fold
         # distinct titles, not rows.
         distinct = pd.DataFrame({"label": labels, "title": groups[mask]}).drop_duplicates()
-        folds = min(_MAX_CALIBRATION_FOLDS, int(distinct["label"].value_counts().min()))
+        folds = min(self.calibration_folds, int(distinct["label"].value_counts().min()))
         model, calibration = self._model(folds, self._regularisation(str(column.name)))
         if isinstance(model, CalibratedClassifierCV):
             splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=self.random_state)
@@ -279,9 +348,7 @@ class TitleClassifier(BaseEstimator):
             model.fit(embeddings[mask], labels)
         else:
             model.fit(embeddings[mask], labels, sample_weight=weights[mask])
-        head = _Head(
-            classes=np.asarray(model.classes_, dtype=object), model=model, calibration=calibration
-        )
+        head = _Head(classes=np.asarray(model.classes_), model=model, calibration=calibration)
         if self.calibration == "sigmoid":
             head.enable_fast_path(embeddings[mask][:_FAST_PATH_CHECK_ROWS])
         return head
@@ -298,7 +365,8 @@ class TitleClassifier(BaseEstimator):
         is usually fairly calibrated already.
 
         Args:
-            folds: calibration folds the smallest class allows (capped at 5).
+            folds: calibration folds the smallest class allows (capped at
+                ``calibration_folds``).
             C: the head's inverse L2 regularisation.
 
         Returns:
@@ -344,15 +412,21 @@ class TitleClassifier(BaseEstimator):
         self._check_fitted()
         return self.embedder_.transform(as_titles(X))
 
-    def predict_proba(self, X: Sequence[str]) -> dict[str, pd.DataFrame]:
+    def predict_proba(self, X: Sequence[str]) -> dict[str, pd.DataFrame] | np.ndarray:
         """Calibrated class probabilities per target.
 
         Args:
             X: job titles.
 
         Returns:
-            target -> DataFrame with one row per title and columns ``classes_[target]``.
+            target -> DataFrame with one row per title and columns ``classes_[target]``;
+            for a model fitted on a 1-D ``y``, one array with a column per ``classes_``.
         """
+        frames = self.proba_frames(X)
+        return frames[self.targets_[0]].to_numpy() if self.single_target_ else frames
+
+    def proba_frames(self, X: Sequence[str]) -> dict[str, pd.DataFrame]:
+        """Class probabilities as target -> DataFrame whatever ``y`` the model was fitted on."""
         embeddings = self._embed(X)
         return {
             target: pd.DataFrame(head.predict_proba(embeddings), columns=list(head.classes))
@@ -369,7 +443,7 @@ class TitleClassifier(BaseEstimator):
             Columns "<target>" and "<target>_confidence" for every target.
         """
         columns: dict[str, Any] = {}
-        for target, proba in self.predict_proba(X).items():
+        for target, proba in self.proba_frames(X).items():
             values = proba.to_numpy()
             best = values.argmax(axis=1) if len(values) else np.zeros(0, dtype=int)
             confidence = values[np.arange(len(values)), best]
@@ -378,16 +452,22 @@ class TitleClassifier(BaseEstimator):
             columns[f"{target}_confidence"] = confidence.astype(float)
         return pd.DataFrame(columns)
 
-    def predict(self, X: Sequence[str]) -> pd.DataFrame:
+    def predict(self, X: Sequence[str]) -> pd.DataFrame | np.ndarray:
         """Most probable class per target, ``None`` below ``abstain_threshold``.
 
         Args:
             X: job titles.
 
         Returns:
-            One column per target.
+            One column per target; for a model fitted on a 1-D ``y``, a 1-D array.
         """
-        return self.predict_with_confidence(X)[self.targets_]
+        predicted = self.predict_with_confidence(X)[self.targets_]
+        if not self.single_target_:
+            return predicted
+        labels = predicted[self.targets_[0]].to_numpy()
+        classes = self.heads_[self.targets_[0]].classes
+        # Keep the classes' dtype (integer labels stay integers) unless the model abstains.
+        return labels if any(label is None for label in labels) else labels.astype(classes.dtype)
 
     def predict_explained(
         self, X: Sequence[str], k: int | None = None
@@ -467,6 +547,43 @@ class TitleClassifier(BaseEstimator):
             ]
             self.__dict__["_records"] = cached
         return cached
+
+
+def _is_one_target(y: Any) -> bool:
+    """True for the labels of one target (a Series or 1-D sequence), not a table."""
+    return isinstance(y, pd.Series) or (
+        not isinstance(y, pd.DataFrame) and np.asarray(y, dtype=object).ndim == 1
+    )
+
+
+def _array_labels(y: Any) -> pd.DataFrame:
+    """A list or array ``y`` as a table: 1-D is the column "label", 2-D one column each."""
+    if isinstance(y, str | bytes) or y is None:
+        raise TitleLabelsError(f"y must be labels per title, got {type(y).__name__}")
+    values = np.asarray(y, dtype=object) if not isinstance(y, np.ndarray) else y
+    if values.ndim == 1:
+        return pd.DataFrame({"label": values})
+    if values.ndim == 2:
+        return pd.DataFrame(values, columns=[str(i) for i in range(values.shape[1])])
+    raise TitleLabelsError(f"y must be 1-D or 2-D, got shape {values.shape}")
+
+
+def _label_values(column: pd.Series) -> np.ndarray:
+    """A target's labelled values: text stripped of spaces, numbers and booleans as they are."""
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return column.to_numpy()
+    return column.astype(str).str.strip().to_numpy()
+
+
+def _accuracy(truth: pd.Series, predicted: pd.Series, weights: np.ndarray | None) -> float:
+    """Share of ``truth``'s labelled rows predicted exactly (labels compared as in fit)."""
+    mask = _label_mask(truth)
+    if not mask.any():
+        return float("nan")
+    expected = _label_values(truth.reset_index(drop=True)[mask])
+    got = predicted.to_numpy()[mask]
+    correct = np.array([e == g for e, g in zip(expected, got, strict=True)], dtype=float)
+    return float(np.average(correct, weights=None if weights is None else weights[mask]))
 
 
 def _dense(matrix: Any) -> np.ndarray:
