@@ -79,7 +79,7 @@ class GroupQuery(BaseModel):
         """The keyword arguments of the API's group listing."""
         return {
             "solution_interest": self.solution_interest,
-            "account_external_id": self.account,
+            "account": self.account,
             "missing_role": [self.missing_role] if self.missing_role else None,
             "completeness_gte": self.completeness_gte,
             "completeness_lt": self.completeness_lt,

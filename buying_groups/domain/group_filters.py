@@ -22,6 +22,8 @@ class GroupFilter(BaseModel):
 
     solution_interest: str | None = None
     account_external_id: str | None = None
+    #: Accounts whose name or external id contains this text (case-insensitive).
+    account_search: str | None = Field(default=None, min_length=1, max_length=100)
     missing_roles: tuple[str, ...] = ()
     completeness_lt: float | None = Field(default=None, ge=0, le=100)
     completeness_gte: float | None = Field(default=None, ge=0, le=100)

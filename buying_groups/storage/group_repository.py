@@ -106,6 +106,8 @@ class GroupRepository:
         if filters.account_external_id is not None:
             account = CrmRepository(self.session).account_row(filters.account_external_id)
             conditions.append(BuyingGroupRow.account_id == account.id)
+        if filters.account_search is not None:
+            conditions.append(_account_matches(filters.account_search))
         conditions += [_missing_role(self._role_id(role)) for role in filters.missing_roles]
         conditions += _score_conditions(filters)
         if filters.stage is not None:
@@ -493,3 +495,17 @@ def _role_summary(role: str, found: Sequence[Any] | None) -> RoleSummary:
         mean_completeness=_float(mean_completeness),
         mean_engagement_of_missing=_float(mean_engagement),
     )
+
+
+def _account_matches(text: str) -> ColumnElement[bool]:
+    """Groups whose account's name or external id contains ``text`` (case-insensitive; the
+    text is literal: ``%`` and ``_`` match themselves)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    accounts = select(AccountRow.id).where(
+        or_(
+            AccountRow.name.ilike(pattern, escape="\\"),
+            AccountRow.external_id.ilike(pattern, escape="\\"),
+        )
+    )
+    return BuyingGroupRow.account_id.in_(accounts)

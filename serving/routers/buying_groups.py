@@ -76,6 +76,14 @@ def list_buying_groups(
     session: SessionDep,
     solution_interest: str | None = None,
     account_external_id: str | None = None,
+    account: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="Accounts whose name or external id contains this (case-insensitive).",
+        ),
+    ] = None,
     missing_role: Annotated[list[str] | None, Query(max_length=20)] = None,
     completeness_lt: Score = None,
     completeness_gte: Score = None,
@@ -93,6 +101,7 @@ def list_buying_groups(
     filters = GroupFilter(
         solution_interest=solution_interest,
         account_external_id=account_external_id,
+        account_search=account,
         missing_roles=tuple(missing_role or ()),
         completeness_lt=completeness_lt,
         completeness_gte=completeness_gte,

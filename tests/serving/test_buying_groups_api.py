@@ -108,3 +108,26 @@ def test_summary_dashboard(seeded: TestClient) -> None:
     assert summary["groups"] == 40
     assert sum(b["groups"] for b in summary["histogram"]) == 40
     assert {r["role"] for r in summary["roles"]} >= {"Decision Maker", "Practitioner"}
+
+
+def test_account_search_matches_part_of_the_name_or_id_in_any_case(seeded: TestClient) -> None:
+    everything = seeded.get("/v1/buying-groups", params={"solution_interest": SI, "limit": 500})
+    groups = everything.json()["items"]
+    name = groups[0]["account_name"]
+    part = name[1 : max(4, len(name) // 2)].upper()
+    found = seeded.get("/v1/buying-groups", params={"solution_interest": SI, "account": part})
+    expected = {
+        g["account_external_id"]
+        for g in groups
+        if part.casefold() in g["account_name"].casefold()
+        or part.casefold() in g["account_external_id"].casefold()
+    }
+    assert {g["account_external_id"] for g in found.json()["items"]} == expected
+    assert found.json()["total"] == len(expected) >= 1
+    by_id = seeded.get("/v1/buying-groups", params={"account": groups[0]["account_external_id"]})
+    assert groups[0]["account_external_id"] in {
+        g["account_external_id"] for g in by_id.json()["items"]
+    }
+    # % and _ are literal text, not wildcards.
+    assert seeded.get("/v1/buying-groups", params={"account": "%"}).json()["total"] == 0
+    assert seeded.get("/v1/buying-groups", params={"account": "_"}).json()["total"] == 0
