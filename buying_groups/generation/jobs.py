@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
 from itertools import compress, islice
-from operator import attrgetter
+from operator import itemgetter
 from typing import Any, Final
 
 from buying_groups.assignment import (
@@ -50,6 +50,7 @@ from buying_groups.assignment import (
     TitleInsights,
     decide,
 )
+from buying_groups.assignment.rules import PersonFields
 from buying_groups.domain.errors import ConflictError, DomainError, InvariantError, NotFoundError
 from buying_groups.domain.groups import MemberSource
 from buying_groups.generation.context import JobContext, load_context
@@ -80,7 +81,12 @@ Progress = Callable[[int], None]
 # 2,000 accounts (about 40k persons) per transaction: per-batch statement compilation and
 # round trips cost about 2 s of a 50k-account job at 500; memory stays small either way.
 DEFAULT_BATCH_SIZE: Final = 2_000
-_title: Final = attrgetter("job_title")
+#: The fields jobs read of a person. The store hands persons over as plain tuples laid out
+#: as PersonRecord (a million per job: naming each row costs more than it explains).
+_person_id, _account_id, _title = (
+    itemgetter(PersonRecord._fields.index(name))
+    for name in ("person_id", "account_id", "job_title")
+)
 
 
 #: How members are found: the template's rules, the role model, or both (the core's Mode).
@@ -537,7 +543,7 @@ def _plan_batch(
 
 def _rule_matches(
     matcher: RuleMatcher,
-    persons: Sequence[PersonRecord],
+    persons: Sequence[PersonFields],
     engagement: FloatArray,
     matches: dict[int, dict[int, Assignment]],
 ) -> None:
@@ -545,13 +551,13 @@ def _rule_matches(
     found = matcher.match_many(persons, engagement)
     # compress/filter run in C: only the few matched persons (about 5%) reach Python.
     for person, match in zip(compress(persons, found), filter(None, found), strict=True):
-        matches[person.account_id][person.person_id] = match
+        matches[_account_id(person)][_person_id(person)] = match
 
 
 def _model_matches(
     context: JobContext,
     assigner: _Assigner,
-    persons: Sequence[PersonRecord],
+    persons: Sequence[PersonFields],
     engagement: FloatArray,
     matches: dict[int, dict[int, Assignment]],
 ) -> list[ReviewProposal]:
@@ -560,20 +566,20 @@ def _model_matches(
     hybrid = assigner.mode is GenerationMode.HYBRID
     rules = assigner.matcher.match_many(persons, engagement) if hybrid else [None] * len(persons)
     model.predict(map(_title, persons))
-    chosen: list[tuple[PersonRecord, CardMatch | None, Outcome]] = []
+    chosen: list[tuple[PersonFields, CardMatch | None, Outcome]] = []
     for person, rule in zip(persons, rules, strict=True):
-        answer = model.answer(person.job_title)
+        answer = model.answer(_title(person))
         outcome = decide(assigner.mode, rule, answer, assigner.thresholds, context.role_ids)
         if outcome.assign is not None or outcome.review is not None:
             chosen.append((person, rule, outcome))
     # Evidence (nearest titles) only for the titles that become members or reviews.
-    model.explain(p.job_title for p, _, o in chosen if o.review or o.assign == MemberSource.MODEL)
+    model.explain(_title(p) for p, _, o in chosen if o.review or o.assign == MemberSource.MODEL)
     reviews = []
     for person, rule, outcome in chosen:
         if outcome.assign == MemberSource.RULE and rule is not None:
-            matches[person.account_id][person.person_id] = rule
+            matches[_account_id(person)][_person_id(person)] = rule
         elif outcome.assign == MemberSource.MODEL:
-            matches[person.account_id][person.person_id] = model.match(person.job_title)
+            matches[_account_id(person)][_person_id(person)] = model.match(_title(person))
         if outcome.review is not None:
             proposal = _review(context, model, person, rule, outcome)
             if proposal is not None:
@@ -584,25 +590,25 @@ def _model_matches(
 def _review(
     context: JobContext,
     model: TitleInsights,
-    person: PersonRecord,
+    person: PersonFields,
     rule: CardMatch | None,
     outcome: Outcome,
 ) -> ReviewProposal | None:
     """The review item of one person; None if the model names a role the catalogue lacks."""
-    answer = model.answer(person.job_title)
+    answer = model.answer(_title(person))
     assert answer is not None and outcome.review is not None
     model_role_id = _model_role_id(context, answer)
     if answer.label != NO_ROLE and model_role_id is None:
         return None
     return ReviewProposal(
-        person_id=person.person_id,
+        person_id=_person_id(person),
         reason=outcome.review.value,
         rule_role_id=context.role_ids[rule.role] if rule is not None else None,
         model_role_id=model_role_id,
         model_confidence=round(answer.confidence, 4),
         evidence={
             "rule": rule.evidence if rule else None,
-            "model": model.evidence(person.job_title),
+            "model": model.evidence(_title(person)),
         },
     )
 

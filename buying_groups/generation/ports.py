@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 from buying_groups.assignment import PersonRecord
+from buying_groups.assignment.rules import PersonFields
 from buying_groups.domain.events import EventType
 from buying_groups.domain.groups import BuyingGroup, Member
 from buying_groups.domain.reviews import Review
@@ -264,8 +265,9 @@ class GenerationStore(Protocol):
 
     def load_persons(
         self, account_ids: Sequence[int], attributes: Collection[str]
-    ) -> list[PersonRecord]:
-        """The persons of the accounts; text attributes not in ``attributes`` are None."""
+    ) -> Sequence[PersonFields]:
+        """The persons of the accounts, laid out as PersonRecord (plain tuples may come: a job
+        reads a million); text attributes not in ``attributes`` are None."""
         ...
 
     def load_members(self, group_ids: Sequence[int]) -> dict[int, list[StoredMember]]: ...
