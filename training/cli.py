@@ -61,8 +61,8 @@ TrackingUriOption = Annotated[
     str | None,
     typer.Option(
         "--tracking-uri",
-        help="MLflow tracking/registry store [default: BG_MLFLOW_TRACKING_URI or the repo's "
-        "var/mlflow/mlflow.db].",
+        help="MLflow tracking/registry store [default: BG_MLFLOW_TRACKING_URI, "
+        "MLFLOW_TRACKING_URI or DATA_DIR/mlflow/mlflow.db].",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -149,6 +149,12 @@ def _tracking_uri(option: str | None) -> str:
     return option or get_settings().mlflow_tracking_uri
 
 
+def _registry_uri(tracking_option: str | None) -> str | None:
+    """The settings' registry store; none when a store is given on the command line (that
+    store is its own registry)."""
+    return None if tracking_option else get_settings().mlflow_registry_uri
+
+
 @train_app.command("titles")
 def train_titles_command(
     data: Annotated[list[Path], typer.Option("--data", help="Labelled CSV (repeatable).")],
@@ -185,6 +191,7 @@ def train_titles_command(
         abstain_threshold=abstain_threshold,
         tracking_uri=_tracking_uri(tracking_uri),
         artifact_root=artifact_root or get_settings().mlflow_artifact_root,
+        registry_uri=_registry_uri(tracking_uri),
     )
     if json_output:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
@@ -236,7 +243,8 @@ def train_roles_command(
     from buying_groups.storage.database import make_engine
     from training.role_pipeline import train_roles
 
-    persona_model = _persona_model(_tracking_uri(tracking_uri)) if persona else None
+    stores = (_tracking_uri(tracking_uri), _registry_uri(tracking_uri))
+    persona_model = _persona_model(*stores) if persona else None
     engine = make_engine(database_url or get_settings().database_url)
     try:
         result = train_roles(
@@ -251,8 +259,9 @@ def train_roles_command(
             persona_model=persona_model,
             persona_weight=persona_weight,
             persona_min_confirmed=persona_min_confirmed,
-            tracking_uri=_tracking_uri(tracking_uri),
+            tracking_uri=stores[0],
             artifact_root=artifact_root or get_settings().mlflow_artifact_root,
+            registry_uri=stores[1],
             progress=not json_output,
         )
     finally:
@@ -265,7 +274,7 @@ def train_roles_command(
     typer.echo(f"{'promoted' if result.promoted else 'not promoted'}: {result.reason}")
 
 
-def _persona_model(tracking_uri: str) -> Any:
+def _persona_model(tracking_uri: str, registry_uri: str | None) -> Any:
     """The title model champion, held for a role model's persona features; None (said on
     stderr) when the registry has none."""
     from buying_groups.ml.persona import FittedModel
@@ -274,7 +283,7 @@ def _persona_model(tracking_uri: str) -> Any:
 
     name = get_settings().title_model_name
     try:
-        loaded = load_champion(tracking_uri, name)
+        loaded = load_champion(tracking_uri, name, registry_uri)
     except MissingStoreError:  # training creates the store; it just has no champion yet
         loaded = None
     except Exception as exc:  # a broken registry is said plainly, not as a traceback
@@ -301,7 +310,11 @@ def predict_titles_command(
         raise FileNotFoundError(errno.ENOENT, "no such folder", str(output))
     titles = read_titles_csv(input_path, encoding)
     predictions = predict_titles(
-        model, titles, tracking_uri=_tracking_uri(tracking_uri), progress=True
+        model,
+        titles,
+        tracking_uri=_tracking_uri(tracking_uri),
+        registry_uri=_registry_uri(tracking_uri),
+        progress=True,
     )
     predictions.to_csv(output, index=False)
     _console.print(f"wrote {len(predictions)} predictions to {output}")
@@ -325,7 +338,13 @@ def evaluate_titles_command(
 
     chosen = [t.strip() for t in targets.split(",")] if targets else None
     data_frame = read_labelled_csvs(data, encoding, chosen or ())
-    scores = evaluate_titles(model, data_frame, chosen, tracking_uri=_tracking_uri(tracking_uri))
+    scores = evaluate_titles(
+        model,
+        data_frame,
+        chosen,
+        tracking_uri=_tracking_uri(tracking_uri),
+        registry_uri=_registry_uri(tracking_uri),
+    )
     if json_output:
         typer.echo(json.dumps(scores, indent=2))
         return

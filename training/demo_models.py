@@ -24,6 +24,7 @@ from buying_groups.ml.registry import champion_version, configure_mlflow, load_c
 from buying_groups.settings import get_settings
 from buying_groups.storage.database import make_engine
 from buying_groups.storage.tables import DemoPersonTruthRow
+from buying_groups.storage.unit_of_work import SqlUnitOfWork
 from training.role_pipeline import WeakEvaluationWarning, role_model_name, train_roles
 
 app = typer.Typer(help="Train demo role models and run hybrid generation (demo CRM only).")
@@ -47,16 +48,23 @@ def is_demo_crm(engine: Engine) -> bool:
 
 
 def ensure_demo_role_models(
-    engine: Engine, tracking_uri: str, artifact_root: str | None, *, progress: bool = True
+    engine: Engine,
+    tracking_uri: str,
+    artifact_root: str | None,
+    *,
+    registry_uri: str | None = None,
+    progress: bool = True,
 ) -> list[DemoModelReport]:
     """Train, register and use role models for demo interests that have none.
+
+    ``registry_uri`` is the registry store (default: the tracking store).
 
     Returns:
         One report per interest that got a model (none on a real CRM or when all exist).
     """
     if not is_demo_crm(engine):
         return []
-    client = configure_mlflow(tracking_uri, create=True)
+    client = configure_mlflow(tracking_uri, registry_uri=registry_uri, create=True)
     reports = []
     for interest, audience in DEMO_GENERATIONS:
         if champion_version(client, role_model_name(interest)) is not None:
@@ -69,13 +77,14 @@ def ensure_demo_role_models(
                 promote=True,
                 tracking_uri=tracking_uri,
                 artifact_root=artifact_root,
+                registry_uri=registry_uri,
                 progress=progress,
             )
-        loaded = load_champion(tracking_uri, result.name)
+        loaded = load_champion(tracking_uri, result.name, registry_uri)
         if loaded is None:  # promoted just now; a registry that lost it is not ours to fix
             continue
         job = run_generation(
-            engine,
+            SqlUnitOfWork(engine),
             solution_interest=interest,
             audience=audience,
             mode="hybrid",
@@ -95,7 +104,10 @@ def main() -> None:
     engine = make_engine(settings.database_url)
     try:
         reports = ensure_demo_role_models(
-            engine, settings.mlflow_tracking_uri, settings.mlflow_artifact_root
+            engine,
+            settings.mlflow_tracking_uri,
+            settings.mlflow_artifact_root,
+            registry_uri=settings.mlflow_registry_uri,
         )
     finally:
         engine.dispose()

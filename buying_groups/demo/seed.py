@@ -22,6 +22,7 @@ from buying_groups.storage.configuration_document import apply_document, read_do
 from buying_groups.storage.configuration_repository import ConfigurationRepository
 from buying_groups.storage.database import make_session_factory, unit_of_work
 from buying_groups.storage.tables import DemoPersonTruthRow, PersonRow, table_of
+from buying_groups.storage.unit_of_work import SqlUnitOfWork
 
 DEMO_CONFIGURATION = Path(__file__).resolve().parent / "configuration.yaml"
 #: (solution interest, audience) pairs whose groups the demo builds, so a new user sees groups.
@@ -91,7 +92,7 @@ def seed_demo(
     report.configuration = apply_demo_configuration(engine)
     if generate:
         report.generations = [
-            run_generation(engine, solution_interest=interest, audience=audience)
+            run_generation(SqlUnitOfWork(engine), solution_interest=interest, audience=audience)
             for interest, audience in DEMO_GENERATIONS
         ]
     return report
