@@ -111,7 +111,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.models = ModelStore(settings.mlflow_tracking_uri, settings.title_model_name)
+    app.state.models = ModelStore(
+        settings.mlflow_tracking_uri, settings.title_model_name, settings.mlflow_registry_uri
+    )
     app.state.api_keys = ApiKeyCache(settings.api_key_cache_seconds)
     if engine is not None:
         # Handed in (tests): usable even by clients that do not run the lifespan.
