@@ -40,7 +40,6 @@ def free_port() -> int:
 
 def prepare(folder: Path, train_rows: int) -> tuple[dict[str, str], str]:
     """Seed the demo CRM, train and register a title model, create a key; returns env, key."""
-    from buying_groups.demo.seed import seed_demo
     from buying_groups.storage.api_key_repository import ApiKeyRepository
     from buying_groups.storage.database import (
         make_engine,
@@ -48,6 +47,7 @@ def prepare(folder: Path, train_rows: int) -> tuple[dict[str, str], str]:
         unit_of_work,
         upgrade,
     )
+    from buying_groups_demo.seed import seed_demo
     from training.title_pipeline import train_titles
 
     env = {

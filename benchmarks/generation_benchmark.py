@@ -21,8 +21,6 @@ from pathlib import Path
 
 from sqlalchemy import Engine, delete, select
 
-from buying_groups.demo.crm import DEMO_REFERENCE_DATE
-from buying_groups.demo.seed import seed_demo
 from buying_groups.domain.solution_interests import AccountAudience, AccountFilter, AudienceKind
 from buying_groups.generation import GenerationReport, run_generation
 from buying_groups.storage.configuration_repository import ConfigurationRepository
@@ -35,6 +33,8 @@ from buying_groups.storage.tables import (
     SolutionInterestRow,
 )
 from buying_groups.storage.unit_of_work import SqlUnitOfWork
+from buying_groups_demo.crm import DEMO_REFERENCE_DATE
+from buying_groups_demo.seed import seed_demo
 
 AUDIENCE = "Every account"
 INTEREST = "Secure Edge"

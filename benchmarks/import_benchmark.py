@@ -29,7 +29,6 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine, make_url
 
-from buying_groups.demo.crm import generate_demo_crm
 from buying_groups.imports.loader import (
     ImportReport,
     import_accounts,
@@ -37,6 +36,7 @@ from buying_groups.imports.loader import (
     import_persons,
 )
 from buying_groups.storage.database import make_engine, upgrade
+from buying_groups_demo.crm import generate_demo_crm
 
 ENTITIES = ("accounts", "persons", "activities")
 IMPORTERS: dict[str, Callable[..., ImportReport]] = {

@@ -44,7 +44,6 @@ from role_model_benchmark import (
 from sqlalchemy import Engine, delete, insert, select
 
 from buying_groups.assignment.rules import RuleMatcher
-from buying_groups.demo.crm import DEMO_REFERENCE_DATE
 from buying_groups.generation.recommendations import RecommendationService
 from buying_groups.ml.registry import load_champion
 from buying_groups.ml.title_classifier import TitleClassifier
@@ -57,6 +56,7 @@ from buying_groups.storage.tables import (
     PersonRow,
 )
 from buying_groups.storage.unit_of_work import SqlUnitOfWork
+from buying_groups_demo.crm import DEMO_REFERENCE_DATE
 from training.role_data import NO_ROLE, title_cards
 from training.role_pipeline import WeakEvaluationWarning, train_roles
 

@@ -8,7 +8,7 @@ How the true roles and the "confirmed" memberships are simulated (nothing here i
 1. **True role of a persona.** The demo CRM knows each person's true function and seniority
    (`demo_person_truths`). For each (function, seniority) the live template's title cards
    are applied to every *clean* title the demo generator composes for that persona, in all
-   four languages (`buying_groups.demo.titles.clean_titles`); the persona's true role is
+   four languages (`buying_groups_demo.titles.clean_titles`); the persona's true role is
    the most frequent card role if at least 20 % of the clean titles get it, else "No role"
    (the demo rules list only a few titles per language, so a strict majority would call
    even "Security Director" "No role"). Cards that read engagement (Champion) are left
@@ -37,9 +37,6 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, delete, insert, select
 
 from buying_groups.assignment.rules import RuleMatcher
-from buying_groups.demo.crm import DEMO_REFERENCE_DATE
-from buying_groups.demo.seed import seed_demo
-from buying_groups.demo.titles import clean_titles
 from buying_groups.domain.role_templates import RoleCard
 from buying_groups.ml.embedders import SparseTfidfEmbedder
 from buying_groups.ml.persona import FittedModel
@@ -54,6 +51,9 @@ from buying_groups.storage.tables import (
     RoleRow,
     SolutionInterestRow,
 )
+from buying_groups_demo.crm import DEMO_REFERENCE_DATE
+from buying_groups_demo.seed import seed_demo
+from buying_groups_demo.titles import clean_titles
 from training.default_model import DEFAULT_TITLES
 from training.role_data import NO_ROLE, title_cards
 from training.role_pipeline import WeakEvaluationWarning, train_roles

@@ -232,9 +232,9 @@ def demo_seed(
     as_json: JsonOpt = False,
 ) -> None:
     """Load the synthetic demo CRM (made-up companies and people) and the demo configuration."""
-    from buying_groups.demo.crm import SIZES
-    from buying_groups.demo.seed import seed_demo
     from buying_groups.storage.database import upgrade
+    from buying_groups_demo.crm import SIZES
+    from buying_groups_demo.seed import seed_demo
 
     if size not in SIZES:
         raise fail(f"unknown size {size!r}; choose one of {', '.join(SIZES)}")

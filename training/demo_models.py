@@ -18,13 +18,13 @@ from dataclasses import dataclass
 import typer
 from sqlalchemy import Engine, func, select
 
-from buying_groups.demo.seed import DEMO_GENERATIONS
 from buying_groups.generation import run_generation
 from buying_groups.ml.registry import champion_version, configure_mlflow, load_champion
 from buying_groups.settings import get_settings
 from buying_groups.storage.database import make_engine
 from buying_groups.storage.tables import DemoPersonTruthRow
 from buying_groups.storage.unit_of_work import SqlUnitOfWork
+from buying_groups_demo.seed import DEMO_GENERATIONS
 from training.role_pipeline import WeakEvaluationWarning, role_model_name, train_roles
 
 app = typer.Typer(help="Train demo role models and run hybrid generation (demo CRM only).")

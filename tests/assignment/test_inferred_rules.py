@@ -6,8 +6,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, func, select
 
-from buying_groups.demo.crm import generate_demo_crm
-from buying_groups.demo.seed import seed_demo
 from buying_groups.domain.conditions import parse_condition
 from buying_groups.domain.role_templates import RoleCard, RoleTemplate, TemplateStatus
 from buying_groups.domain.solution_interests import SolutionInterest
@@ -18,6 +16,8 @@ from buying_groups.storage.configuration_repository import ConfigurationReposito
 from buying_groups.storage.database import make_session_factory, unit_of_work
 from buying_groups.storage.tables import MemberRow, PersonRow
 from buying_groups.storage.unit_of_work import SqlUnitOfWork
+from buying_groups_demo.crm import generate_demo_crm
+from buying_groups_demo.seed import seed_demo
 
 SENIOR = "C-level/Owner"
 TEMPLATE = RoleTemplate(

@@ -84,7 +84,7 @@ def test_api_key_create_list_revoke(database: Engine) -> None:
 
 
 def test_generate_builds_groups_and_reports_json(database: Engine) -> None:
-    from buying_groups.demo.seed import seed_demo
+    from buying_groups_demo.seed import seed_demo
 
     seed_demo(database, "small", generate=False)
     args = ["generate", "--solution-interest", "Secure Edge", "--audience", "All accounts"]

@@ -13,10 +13,10 @@ from group_factories import add_account
 from sqlalchemy import Engine
 from typer.testing import CliRunner, Result
 
-from buying_groups.demo.seed import DEMO_CONFIGURATION
 from buying_groups.storage.configuration_repository import ConfigurationRepository
 from buying_groups.storage.database import make_session_factory, unit_of_work
 from buying_groups_cli.main import app
+from buying_groups_demo.seed import DEMO_CONFIGURATION
 
 runner = CliRunner()
 

@@ -11,15 +11,15 @@ import pandas as pd
 import pytest
 import yaml
 
-from buying_groups.demo.crm import (
+from buying_groups_demo.crm import (
     DEMO_REFERENCE_DATE,
     SIZES,
     DemoCRM,
     UnknownDemoSizeError,
     generate_demo_crm,
 )
-from buying_groups.demo.title_noise import with_typo
-from buying_groups.demo.titles import (
+from buying_groups_demo.title_noise import with_typo
+from buying_groups_demo.titles import (
     FEMININE,
     INCLUSIVE,
     LANGUAGES,

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, func, select
 
-from buying_groups.demo.seed import seed_demo
 from buying_groups.storage.configuration_repository import ConfigurationRepository
 from buying_groups.storage.database import make_session_factory
 from buying_groups.storage.tables import ActivityRow, DemoPersonTruthRow, PersonRow
+from buying_groups_demo.seed import seed_demo
 
 
 def test_seed_loads_crm_truths_and_configuration(engine: Engine) -> None:

@@ -8,7 +8,6 @@ import pytest
 from role_model_factory import role_model
 from sqlalchemy import Engine
 
-from buying_groups.demo.seed import seed_demo
 from buying_groups.generation.comparisons import (
     Comparison,
     RoleModelMissingError,
@@ -18,6 +17,7 @@ from buying_groups.generation.comparisons import (
 )
 from buying_groups.storage.database import make_session_factory
 from buying_groups.storage.unit_of_work import SqlUnitOfWork
+from buying_groups_demo.seed import seed_demo
 
 
 def test_comparison_counts_agreements_and_lists_disagreements(engine: Engine) -> None:

@@ -9,8 +9,6 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, delete, func, insert, select, update
 
-from buying_groups.demo.crm import DEMO_REFERENCE_DATE
-from buying_groups.demo.seed import seed_demo
 from buying_groups.domain.conditions import parse_condition
 from buying_groups.domain.errors import ConflictError
 from buying_groups.domain.role_templates import RoleCard, RoleTemplate, TemplateStatus
@@ -36,6 +34,8 @@ from buying_groups.storage.tables import (
     RoleRow,
 )
 from buying_groups.storage.unit_of_work import SqlUnitOfWork
+from buying_groups_demo.crm import DEMO_REFERENCE_DATE
+from buying_groups_demo.seed import seed_demo
 
 AS_OF = datetime(2025, 6, 30, tzinfo=UTC)
 INTEREST = "Secure Edge"

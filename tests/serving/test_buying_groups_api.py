@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from buying_groups.demo.seed import seed_demo
+from buying_groups_demo.seed import seed_demo
 
 SI = "Secure Edge"
 

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from role_model_factory import role_model
 from sqlalchemy import Engine
 
-from buying_groups.demo.seed import seed_demo
+from buying_groups_demo.seed import seed_demo
 from serving.models import LoadedModel
 
 

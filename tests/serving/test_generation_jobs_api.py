@@ -10,10 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from buying_groups.demo.seed import seed_demo
 from buying_groups.generation.jobs import create_job
 from buying_groups.storage import generation_store as store_module
 from buying_groups.storage.unit_of_work import SqlUnitOfWork
+from buying_groups_demo.seed import seed_demo
 
 BODY = {"solution_interest": "Secure Edge", "audience": "DACH enterprise", "mode": "rules"}
 

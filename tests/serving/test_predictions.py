@@ -12,9 +12,9 @@ from api_key_factory import make_key
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from buying_groups.demo.seed import seed_demo
 from buying_groups.ml.embedders import HashingEmbedder
 from buying_groups.settings import Settings
+from buying_groups_demo.seed import seed_demo
 from serving.app import create_app
 from training.title_pipeline import train_titles
 

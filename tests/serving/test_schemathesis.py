@@ -13,10 +13,10 @@ from schemathesis.checks import positive_data_acceptance
 from schemathesis.schemas import APIOperation
 from sqlalchemy import Engine
 
-from buying_groups.demo.seed import seed_demo
 from buying_groups.settings import Settings
 from buying_groups.storage.api_key_repository import ApiKeyRepository
 from buying_groups.storage.database import make_session_factory, unit_of_work
+from buying_groups_demo.seed import seed_demo
 from serving.app import create_app
 
 

@@ -34,9 +34,9 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import Engine
 
-from buying_groups.demo.seed import seed_demo
 from buying_groups.settings import Settings
 from buying_groups.storage.database import make_engine, upgrade
+from buying_groups_demo.seed import seed_demo
 from serving.app import create_app
 from serving.models import LoadedModel, ModelSet
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
-from buying_groups.demo.seed import DEMO_CONFIGURATION
 from buying_groups.domain.conditions import parse_condition
 from buying_groups.domain.errors import (
     ConflictError,
@@ -19,6 +18,7 @@ from buying_groups.domain.solution_interests import SolutionInterest
 from buying_groups.storage.configuration_document import apply_document, read_document
 from buying_groups.storage.configuration_repository import ConfigurationRepository
 from buying_groups.storage.database import make_session_factory, unit_of_work
+from buying_groups_demo.seed import DEMO_CONFIGURATION
 
 CONDITION = {"attribute": "job_title", "operator": "contains", "value": "security"}
 

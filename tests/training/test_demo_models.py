@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from buying_groups.demo.seed import DEMO_GENERATIONS, seed_demo
 from buying_groups.generation.reviews import ReviewFilter, ReviewService
 from buying_groups.imports.loader import import_accounts
 from buying_groups.storage.database import make_session_factory, unit_of_work
 from buying_groups.storage.unit_of_work import SqlUnitOfWork
+from buying_groups_demo.seed import DEMO_GENERATIONS, seed_demo
 from training.demo_models import ensure_demo_role_models, is_demo_crm
 
 

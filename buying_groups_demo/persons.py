@@ -13,10 +13,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from buying_groups.demo.accounts import GeneratedAccounts, countries, country_weights, slug
-from buying_groups.demo.grouped_choices import GroupedChoices
-from buying_groups.demo.title_noise import add_title_noise
-from buying_groups.demo.titles import (
+from buying_groups_demo.accounts import GeneratedAccounts, countries, country_weights, slug
+from buying_groups_demo.grouped_choices import GroupedChoices
+from buying_groups_demo.title_noise import add_title_noise
+from buying_groups_demo.titles import (
     FEMININE,
     INCLUSIVE,
     LANGUAGES,
@@ -25,7 +25,7 @@ from buying_groups.demo.titles import (
     title_key,
     title_pool,
 )
-from buying_groups.demo.vocabulary import load_demo_vocabulary, load_taxonomy
+from buying_groups_demo.vocabulary import load_demo_vocabulary, load_taxonomy
 
 PERSON_COLUMNS: tuple[str, ...] = (
     "external_id", "account_external_id", "first_name", "last_name", "email", "job_title",

@@ -51,9 +51,9 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from buying_groups.demo.accounts import generate_accounts
-from buying_groups.demo.activities import generate_activities
-from buying_groups.demo.persons import generate_persons
+from buying_groups_demo.accounts import generate_accounts
+from buying_groups_demo.activities import generate_activities
+from buying_groups_demo.persons import generate_persons
 
 # Activities fall in the 30 days before this instant, so every run yields the same data.
 DEMO_REFERENCE_DATE = datetime(2025, 6, 30, tzinfo=UTC)

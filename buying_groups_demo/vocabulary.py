@@ -20,8 +20,8 @@ class Taxonomy:
 
 @cache
 def load_demo_vocabulary(name: str) -> dict[str, Any]:
-    """Return the parsed `buying_groups/demo/<name>.yaml` (cached: callers must not mutate it)."""
-    path = resources.files("buying_groups.demo").joinpath(f"{name}.yaml")
+    """Return the parsed `buying_groups_demo/<name>.yaml` (cached: callers must not mutate it)."""
+    path = resources.files("buying_groups_demo").joinpath(f"{name}.yaml")
     loaded: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
     return loaded
 

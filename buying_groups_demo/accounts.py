@@ -17,8 +17,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from buying_groups.demo.grouped_choices import GroupedChoices
-from buying_groups.demo.vocabulary import load_demo_vocabulary
+from buying_groups_demo.grouped_choices import GroupedChoices
+from buying_groups_demo.vocabulary import load_demo_vocabulary
 
 ACCOUNT_COLUMNS: tuple[str, ...] = (
     "external_id", "name", "domain", "industry", "employees", "revenue", "country",

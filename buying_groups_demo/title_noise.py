@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from buying_groups.demo.titles import LANGUAGES
-from buying_groups.demo.vocabulary import load_demo_vocabulary
+from buying_groups_demo.titles import LANGUAGES
+from buying_groups_demo.vocabulary import load_demo_vocabulary
 
 NOISE_KINDS: tuple[str, ...] = (
     "none", "lower", "upper", "typo", "year", "tagline", "company", "spacing",

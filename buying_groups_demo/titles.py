@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from buying_groups.demo.grouped_choices import GroupedChoices
-from buying_groups.demo.vocabulary import Taxonomy, load_demo_vocabulary, load_taxonomy
+from buying_groups_demo.grouped_choices import GroupedChoices
+from buying_groups_demo.vocabulary import Taxonomy, load_demo_vocabulary, load_taxonomy
 
 LANGUAGES: tuple[str, ...] = ("en", "de", "fr", "nl")
 # Grammatical forms of a title: "Leiter", "Leiterin", "Leiter*in".

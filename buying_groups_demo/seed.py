@@ -10,7 +10,6 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine, insert, select
 
-from buying_groups.demo.crm import DEMO_REFERENCE_DATE, DemoCRM, generate_demo_crm
 from buying_groups.generation import GenerationReport, run_generation
 from buying_groups.imports.loader import (
     ImportReport,
@@ -23,6 +22,7 @@ from buying_groups.storage.configuration_repository import ConfigurationReposito
 from buying_groups.storage.database import make_session_factory, unit_of_work
 from buying_groups.storage.tables import DemoPersonTruthRow, PersonRow, table_of
 from buying_groups.storage.unit_of_work import SqlUnitOfWork
+from buying_groups_demo.crm import DEMO_REFERENCE_DATE, DemoCRM, generate_demo_crm
 
 DEMO_CONFIGURATION = Path(__file__).resolve().parent / "configuration.yaml"
 #: (solution interest, audience) pairs whose groups the demo builds, so a new user sees groups.
