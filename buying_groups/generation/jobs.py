@@ -109,30 +109,13 @@ class TitleModelRequiredError(ConflictError):
 
 
 @dataclass(frozen=True)
-class GenerationReport:
+class GenerationReport(JobRecord):
     """A job's state, progress and counts, as stored in its row.
 
     ``engagement_updated`` is how many groups' engagement the run that finished the job
     changed; it is not stored, so a report read back later says None.
     """
 
-    job_id: int
-    solution_interest: str
-    audience: str
-    mode: str
-    state: str
-    total_accounts: int
-    processed_accounts: int
-    cursor_account_id: int
-    groups_created: int
-    groups_updated: int
-    members_added: int
-    members_removed: int
-    members_changed: int
-    error: str | None
-    started_at: datetime | None
-    finished_at: datetime | None
-    reviews_created: int = 0
     engagement_updated: int | None = None
 
     @classmethod
