@@ -640,3 +640,36 @@ def test_the_servers_own_worker_delivers_callbacks(
             server.get("/health")
     assert len(receiver.requests) == 1
     assert errors("CallbackRequest", json.loads(receiver.requests[0].body)) == []
+
+
+def test_hybrid_mode_lets_the_rule_win_and_the_model_fill_in(
+    configured: Engine, client: TestClient, receiver: LocalReceiver
+) -> None:
+    from role_model_factory import role_model
+
+    from serving.models import LoadedModel, ModelSet
+
+    model = role_model(
+        {
+            "Sales Intern": "Practitioner",  # no card fires: the model fills in
+            "Chief Information Security Officer": "Practitioner",  # the chief card wins
+            "Senior Security Engineer": "Practitioner",
+            "Receptionist": "No role",
+            "Office Manager": "No role",
+        }
+    )
+    worker = _worker(configured)
+    loaded = LoadedModel("role-secure-edge", "2", "models:/role-secure-edge@champion", model)
+    worker.models.current = ModelSet(roles={INTEREST: loaded})
+    client.post(f"{BASE}/submitAsyncAction", json=_request(receiver, mode="hybrid"))
+    assert worker.run_once() == 1
+    (body,) = _callbacks(receiver)
+    assert errors("CallbackRequest", body) == []
+    (entry,) = body["objectData"]
+    assert entry["activityData"]["success"] is True
+    people = {p["personId"]: p for p in entry["accountPersonData"]}
+    roles = {pid: p["accessorValues"]["buyingRole"] for pid, p in people.items()}
+    assert roles == {12345: "Decision Maker", 12346: "Practitioner", 12347: "Practitioner"}
+    # Both were placed by the journey step (the member's source); the model's answer shows.
+    assert {p["leadData"]["roleSource"] for p in people.values()} == {"journey"}
+    assert people[12347]["leadData"]["modelConfidence"] >= 0.6
