@@ -14,10 +14,11 @@ store on first use, so a reader with a mistyped path would otherwise see an empt
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import mlflow
 from mlflow import MlflowClient
@@ -129,9 +130,23 @@ def configure_mlflow(
     _check_store(tracking_uri, create, "BG_MLFLOW_TRACKING_URI")
     if registry_uri != tracking_uri:
         _check_store(registry_uri, create, "BG_MLFLOW_REGISTRY_URI")
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_registry_uri(registry_uri)
+    # MLflow also writes the URIs into os.environ, where Settings would later read them back
+    # as the user's MLFLOW_* choice (a second store in the same process then registered its
+    # versions in the first): keep the environment as the user set it.
+    saved = {name: os.environ.get(name) for name in _MLFLOW_URI_VARIABLES}
+    try:
+        mlflow.set_tracking_uri(tracking_uri)
+        mlflow.set_registry_uri(registry_uri)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri)
+
+
+_MLFLOW_URI_VARIABLES: Final = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
 
 def _check_store(uri: str, create: bool, variable: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,18 @@ def test_a_named_tracking_store_is_its_own_registry_and_the_settings_fill_the_re
     assert (
         mlflow_stores(settings, registry_uri="sqlite:////o.db").tracking_uri == "sqlite:////s/t.db"
     )
+
+
+def test_configuring_mlflow_leaves_the_users_mlflow_variables_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    first = f"sqlite:///{tmp_path / 'first.db'}"
+    configure_mlflow(first, create=True)
+    # MLflow itself writes them; Settings would then read the first store back as the
+    # user's registry, and a second store's versions would land in the first.
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+    assert "MLFLOW_REGISTRY_URI" not in os.environ
+    second = f"sqlite:///{tmp_path / 'second.db'}"
+    assert Settings(mlflow_tracking_uri=second).mlflow_registry_uri == second
