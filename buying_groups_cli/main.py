@@ -128,6 +128,8 @@ def _print_report(report: ImportReport, as_json: bool) -> None:
         print_json(report.as_dict())
         return
     counts = f"{report.inserted} inserted, {report.updated} updated"
+    if (unchanged := getattr(report, "unchanged", None)) is not None:
+        counts += f", {unchanged} unchanged"
     typer.echo(f"{report.entity}: {counts}, {len(report.rejected)} rejected")
     for row in report.rejected:
         for error in row.errors:
@@ -149,6 +151,25 @@ def import_persons_command(
 ) -> None:
     """Upsert persons (account_external_id must exist). Exit 3 if any row was rejected."""
     _run_import("persons", file, as_json, encoding)
+
+
+@import_app.command("groups")
+def import_groups_command(
+    file: FileArg, as_json: JsonOpt = False, encoding: EncodingOpt = None
+) -> None:
+    """Import buying-group members (source import; stage, status optional). Exit 3 if any
+    row was rejected."""
+    from buying_groups.generation.group_imports import GroupImportService
+    from buying_groups.storage.group_repository import GroupRepository
+    from buying_groups.storage.unit_of_work import SqlUnitOfWork
+
+    uow = SqlUnitOfWork(engine())
+    service = GroupImportService(uow, lambda: GroupRepository(uow.session))
+    with progress_bar("importing groups", _count_lines(file), quiet=as_json) as advance:
+        report = service.run(file, progress=advance, encoding=encoding)
+    _print_report(report, as_json)
+    if report.rejected:
+        raise typer.Exit(EXIT_ROWS_REJECTED)
 
 
 @import_app.command("activities")

@@ -11,12 +11,15 @@ from sqlalchemy import Engine
 
 from buying_groups.domain.accounts import Account
 from buying_groups.domain.persons import Activity, Person
+from buying_groups.generation.group_imports import GroupImportRow, GroupImportService
 from buying_groups.imports.loader import (
     ImportReport,
     import_accounts,
     import_activities,
     import_persons,
 )
+from buying_groups.storage.group_repository import GroupRepository
+from buying_groups.storage.unit_of_work import SqlUnitOfWork
 from serving.dependencies import EngineDep
 from serving.problems import PROBLEM_RESPONSES
 from serving.routers.accounts import ACCOUNT_EXAMPLE
@@ -141,3 +144,54 @@ def create_person_import(body: PersonImportCreate, engine: EngineDep) -> ImportR
 def create_activity_import(body: ActivityImportCreate, engine: EngineDep) -> ImportReportPublic:
     """Upsert activities; without an external id, the same activity twice is stored once."""
     return _run(import_activities, engine, body.rows)
+
+
+GROUP_IMPORT_EXAMPLE = {
+    "solution_interest": "Secure Edge",
+    "account_external_id": "ACC-0001",
+    "person_external_id": "PER-0000001",
+    "role": "Decision Maker",
+    "stage": None,
+    "status": None,
+}
+
+
+class GroupImportCreate(BaseModel):
+    """Buying-group members decided elsewhere, to add with source `import`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rows: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=MAX_ROWS,
+        description=f"Up to {MAX_ROWS} members; stage and status are optional.",
+        examples=[[GROUP_IMPORT_EXAMPLE]],
+    )
+
+    @field_validator("rows")
+    @classmethod
+    def _known_fields(cls, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return _only_known_fields(rows, GroupImportRow)
+
+
+class GroupImportReportPublic(ImportReportPublic):
+    """What a group import did; `unchanged` rows were already true (same member, same role,
+    by import; same stage and status)."""
+
+    unchanged: int = Field(examples=[0])
+
+
+@router.post(
+    "/buying-group-imports",
+    response_model=GroupImportReportPublic,
+    summary="Import buying-group members",
+)
+def create_buying_group_import(
+    body: GroupImportCreate, engine: EngineDep
+) -> GroupImportReportPublic:
+    """Add members with source `import`, row by row; a manual or journey decision, and a
+    removal by hand, are never undone (such rows are rejected). The same rows twice change
+    nothing."""
+    uow = SqlUnitOfWork(engine)
+    service = GroupImportService(uow, lambda: GroupRepository(uow.session))
+    return GroupImportReportPublic.model_validate(service.run(body.rows).as_dict())
